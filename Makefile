@@ -1,0 +1,38 @@
+# Two commands for a newcomer: `make run` and `make test`. Both create .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed
+	$(BIN)/saruna migrate --no-input
+	$(BIN)/saruna demo
+	SARUNA_DEBUG=$${SARUNA_DEBUG:-1} $(BIN)/saruna serve
+
+test: $(VENV)/.installed-test
+	PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/test.sh
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check saruna tests bench
+	$(BIN)/mypy saruna
+
+# Refresh the message catalogs after changing user-facing strings.
+messages: $(VENV)/.installed-test
+	cd saruna && ../$(BIN)/saruna makemessages -l lv -l en --no-obsolete
+	cd saruna && ../$(BIN)/saruna compilemessages
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,37 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from saruna.accounts import sessions
+
+
+class AccountAccessMiddleware:
+    """On an account's host: applies provider support access, refuses a user of another
+    account, and keeps the login session's heartbeat."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        account = getattr(request, "account", None)
+        if account is not None and request.user.is_authenticated:
+            sessions.touch(request)
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """The user's profile language wins over the browser's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = getattr(request.user, "language", "") if request.user.is_authenticated else ""
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        if language:
+            response.headers.setdefault("Content-Language", language)
+        return response

@@ -1,0 +1,60 @@
+"""``saruna serve``: everything one machine needs in one command.
+
+Migrates, starts a Huey worker process, and serves HTTP and WebSockets on one port with
+uvicorn. Stopping it (Ctrl-C) stops the worker too.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, start a background worker and serve HTTP + WebSockets on one port."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("SARUNA_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=2, help="Huey worker threads.")
+        parser.add_argument("--no-worker", action="store_true", help="Do not start Huey.")
+        parser.add_argument("--no-migrate", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import uvicorn
+
+        if not options["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=1)
+        worker = None
+        if not options["no_worker"]:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "saruna", "run_huey", "--workers", str(options["workers"]),
+                 "--worker-type", "thread"],
+                env=os.environ.copy(),
+            )
+        base = settings.SARUNA_BASE_DOMAIN
+        self.stdout.write(
+            f"Saruna on http://{base}:{options['port']}/ "
+            f"(accounts at http://<account>.{base}:{options['port']}/)"
+        )
+        try:
+            uvicorn.run(
+                "saruna.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level="info",
+                proxy_headers=settings.SARUNA_TRUST_X_FORWARDED_FOR,
+                lifespan="off",
+            )
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGINT)
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

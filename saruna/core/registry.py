@@ -1,0 +1,10 @@
+"""The models that are not tenant-owned, each with the reason. Every other Saruna model must
+carry an ``account`` foreign key and a scoped default manager (a test enforces this)."""
+
+GLOBAL_MODELS: dict[str, str] = {
+    "core.account": "the tenant itself",
+    "core.plan": "the provider's catalogue",
+    "core.outboundemail": "the provider's mail queue; rows name their account when they have one",
+    "web.demobooking": "requests to the provider from its public site",
+    "web.cookieconsent": "consent given on the provider's public site",
+}

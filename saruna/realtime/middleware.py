@@ -1,0 +1,25 @@
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django_scopes import scope as tenant_scope
+
+from saruna.core.tenancy import account_for_slug, account_slug_for_host
+
+
+class TenantWebSocketMiddleware:
+    """Resolves the account from the Host header, like the HTTP middleware, and runs the
+    whole connection inside that account's scope. Unknown hosts are closed at once."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        slug = account_slug_for_host(host)
+        account = await database_sync_to_async(account_for_slug)(slug) if slug else None
+        if account is None or account.status == account.Status.CLOSED:
+            await send({"type": "websocket.close", "code": 4404})
+            return None
+        with tenant_scope(account=account):
+            return await self.inner(dict(scope, account=account), receive, send)

@@ -1,0 +1,251 @@
+"""Saruna settings: everything an operator changes comes from environment variables.
+
+The README's configuration table lists every variable read here.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("SARUNA_VAR_DIR", Path.cwd() / "var")).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """The SECRET_KEY from the environment, or one generated once and kept under var/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_flag("SARUNA_DEBUG")
+TESTING = env_flag("SARUNA_TESTING")
+
+# --- Hosts: the base domain serves the provider's site, <slug>.<base> serves an account.
+SARUNA_BASE_DOMAIN = os.environ.get("SARUNA_BASE_DOMAIN", "localhost").lower().strip(".")
+SARUNA_PUBLIC_SCHEME = os.environ.get("SARUNA_PUBLIC_SCHEME", "http")
+# The port that appears in links we send (e-mails, redirects); empty for 80/443 behind a proxy.
+SARUNA_PUBLIC_PORT = os.environ.get("SARUNA_PUBLIC_PORT", "8000")
+ALLOWED_HOSTS = [SARUNA_BASE_DOMAIN, "." + SARUNA_BASE_DOMAIN]
+if SARUNA_PUBLIC_SCHEME == "https":
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a reverse proxy, the client address comes from X-Forwarded-For (set by the proxy).
+SARUNA_TRUST_X_FORWARDED_FOR = env_flag("SARUNA_TRUST_X_FORWARDED_FOR")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "channels",
+    "huey.contrib.djhuey",
+    "saruna.core",
+    "saruna.accounts",
+    "saruna.web",
+    "saruna.realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "saruna.core.middleware.TenantMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "saruna.accounts.middleware.AccountAccessMiddleware",
+    "saruna.accounts.middleware.UserLanguageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "saruna.urls_public"
+SARUNA_TENANT_URLCONF = "saruna.urls_tenant"
+WSGI_APPLICATION = "saruna.wsgi.application"
+ASGI_APPLICATION = "saruna.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "saruna.web.context_processors.saruna",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite (WAL) under var/ unless DATABASE_URL says otherwise.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'saruna.sqlite3'}",
+        conn_max_age=int(os.environ.get("SARUNA_DB_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web server and the worker read while one of them writes;
+        # IMMEDIATE transactions take the write lock up front instead of failing mid-way.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: when set, the channel layer, Huey and the cache all use it.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Parallel test workers share one Redis: each gets its own prefix.
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": "saruna:channels" + os.environ.get("PYTEST_XDIST_WORKER", ""),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "saruna" + os.environ.get("PYTEST_XDIST_WORKER", ""),
+        }
+    }
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "saruna",
+        "url": REDIS_URL,
+        "immediate": TESTING,
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {
+        "default": {
+            # Shared by the web server and the worker processes, unlike the per-process LocMemCache.
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "saruna",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": TESTING,
+    }
+if TESTING and not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["saruna.accounts.backends.AccountEmailBackend"]
+SILENCED_SYSTEM_CHECKS = [
+    # E-mails are unique per account (and among provider staff), not across the installation;
+    # the backend above looks users up inside the active account.
+    "auth.W004",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+SESSION_COOKIE_AGE = 14 * 24 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- i18n
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("lv", _("Latvian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+# --- Static and uploaded files
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "files"
+
+# --- Outbound e-mail: console in development, SMTP in production (SARUNA_EMAIL_BACKEND=smtp).
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "memory": "django.core.mail.backends.locmem.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[os.environ.get("SARUNA_EMAIL_BACKEND", "console")]
+if TESTING:
+    EMAIL_BACKEND = _EMAIL_BACKENDS["memory"]
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_flag("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "SARUNA_FROM_EMAIL", f"Saruna <no-reply@{SARUNA_BASE_DOMAIN}>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Product rules
+SARUNA_TERMS_VERSION = os.environ.get("SARUNA_TERMS_VERSION", "2026-11-01")
+# Operators replace the terms, privacy policy and landing texts with their own Markdown files.
+SARUNA_CONTENT_DIR = Path(os.environ.get("SARUNA_CONTENT_DIR", BASE_DIR / "web" / "content"))
+SARUNA_PROVIDER_ACCOUNT_SLUG = os.environ.get("SARUNA_PROVIDER_ACCOUNT", "saruna")
+SARUNA_SIGNUP_MIN_SECONDS = int(os.environ.get("SARUNA_SIGNUP_MIN_SECONDS", "3"))
+SARUNA_SIGNUP_RATE_LIMIT = os.environ.get("SARUNA_SIGNUP_RATE_LIMIT", "5/h")
+SARUNA_RAW_IP_RETENTION_DAYS = int(os.environ.get("SARUNA_RAW_IP_RETENTION_DAYS", "30"))
+
+SCOPES_DISABLED = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SARUNA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

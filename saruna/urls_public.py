@@ -1,0 +1,10 @@
+"""URLs of the provider's own site on the base domain."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("provider/", include("saruna.accounts.support_urls_public")),
+    path("", include("saruna.web.urls")),
+]

@@ -1,0 +1,10 @@
+"""URLs of an account's own host, ``<slug>.<base-domain>``."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("saruna.accounts.urls")),
+    path("", include("saruna.accounts.session_urls")),
+    path("support/", include("saruna.accounts.support_urls")),
+    path("", include("saruna.web.tenant_urls")),
+]

@@ -1,0 +1,51 @@
+"""Fixtures every test module uses: accounts, users, clients on an account's host, and the
+two-tenant isolation helper."""
+
+import os
+
+os.environ.setdefault("SARUNA_TESTING", "1")
+
+import pytest
+
+from tests.factories import make_account, make_user
+from tests.tenancy import TenantPair, host_client
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.SARUNA_BASE_DOMAIN = "saruna.test"
+    settings.ALLOWED_HOSTS = ["saruna.test", ".saruna.test"]
+    settings.SARUNA_PUBLIC_PORT = ""
+    settings.MEDIA_ROOT = tmp_path / "files"
+
+
+@pytest.fixture
+def account(db):
+    return make_account("acme")
+
+
+@pytest.fixture
+def owner(account):
+    return make_user(account, "owner@acme.test", role="owner")
+
+
+@pytest.fixture
+def agent(account):
+    return make_user(account, "agent@acme.test", role="agent")
+
+
+@pytest.fixture
+def owner_client(owner):
+    return host_client(owner.account, owner)
+
+
+@pytest.fixture
+def public_client(db):
+    """A browser on the provider's base domain."""
+    return host_client(None)
+
+
+@pytest.fixture
+def two_tenants(db) -> TenantPair:
+    """Accounts A and B, each with an owner and an agent, and a logged-in client per owner."""
+    return TenantPair.create()
