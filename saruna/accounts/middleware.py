@@ -3,20 +3,15 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from saruna.accounts import sessions
-
 
 class AccountAccessMiddleware:
-    """On an account's host: applies provider support access, refuses a user of another
-    account, and keeps the login session's heartbeat."""
+    """On an account's host: applies provider support access (a support grant in the
+    session makes the staff member the request's user)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        account = getattr(request, "account", None)
-        if account is not None and request.user.is_authenticated:
-            sessions.touch(request)
         return self.get_response(request)
 
 

@@ -96,8 +96,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def can_manage_account(self) -> bool:
-        """Owners and administrators manage users, settings and see the audit log."""
-        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+        """Owners and administrators manage users, settings and see the audit log; so does
+        provider staff while a support grant lets them into the account."""
+        return self.role in (self.Role.OWNER, self.Role.ADMIN, self.Role.STAFF)
 
 
 class Invitation(TenantModel):
