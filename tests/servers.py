@@ -1,0 +1,53 @@
+"""A real ASGI server (uvicorn) in a thread, serving the test database: for WebSocket and
+browser tests. Accounts live at ``<slug>.localhost:<port>`` (browsers resolve ``*.localhost``
+to loopback; other clients connect to 127.0.0.1 with that Host header)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    port: int
+
+    def url(self, slug: str | None = None, path: str = "/") -> str:
+        host = f"{slug}.localhost" if slug else "localhost"
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings) -> Iterator[LiveServer]:
+    port = free_port()
+    settings.SARUNA_BASE_DOMAIN = "localhost"
+    settings.ALLOWED_HOSTS = ["localhost", ".localhost"]
+    settings.SARUNA_PUBLIC_PORT = str(port)
+    from saruna.asgi import application
+
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
+                       lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield LiveServer(port)
+    server.should_exit = True
+    thread.join(timeout=5)
