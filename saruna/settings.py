@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "saruna.core",
     "saruna.accounts",
+    "saruna.contacts",
+    "saruna.tickets",
     "saruna.web",
     "saruna.realtime",
 ]
