@@ -1,18 +1,69 @@
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.messages.storage import default_storage
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
+from django_scopes import scopes_disabled
+
+from saruna.accounts import support
+from saruna.accounts.models import SupportGrant, User
 
 
 class AccountAccessMiddleware:
     """On an account's host: applies provider support access (a support grant in the
-    session makes the staff member the request's user)."""
+    session makes the staff member the request's user).
+
+    The grant is looked up through the scoped manager, so a session carrying another
+    account's grant finds nothing here and stays anonymous.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        grant_id = None
+        if getattr(request, "account", None) is not None:
+            grant_id = request.session.get(support.SESSION_KEY)
+        if grant_id is None:
+            return self.get_response(request)
+        grant = SupportGrant.objects.filter(pk=grant_id).first()
+        if grant is None:
+            return self.get_response(request)
+        staff = None
+        if grant.is_active:
+            # Staff have no account, so they are invisible in the account's scope.
+            with scopes_disabled():
+                staff = User.objects.filter(
+                    pk=grant.staff_id, account__isnull=True, is_staff=True, is_active=True
+                ).first()
+        if staff is None:
+            if grant.ended_at is None and not grant.is_active:
+                support.end_support_access(grant, request=request, expired=True)
+            return self._leave(request)
+        request.user = staff
+
+        async def auser() -> User:
+            return staff
+
+        request.auser = auser  # type: ignore[attr-defined]  # async views ask this one
+        request.support_grant = grant  # type: ignore[attr-defined]
         return self.get_response(request)
+
+    def _leave(self, request: HttpRequest) -> HttpResponse:
+        request.session.flush()
+        response = HttpResponseRedirect(
+            reverse(settings.LOGIN_URL, urlconf=settings.SARUNA_TENANT_URLCONF)
+        )
+        # MessageMiddleware runs after this one and is skipped by this early response, so
+        # the message is stored (in the fresh session or a cookie) here.
+        storage = default_storage(request)
+        storage.add(messages.INFO, gettext("Provider support access has ended."))
+        storage.update(response)
+        return response
 
 
 class UserLanguageMiddleware:

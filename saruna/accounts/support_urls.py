@@ -1,6 +1,10 @@
-from django.urls import URLPattern, path
-from django.views.generic import RedirectView
+"""Support access on an account's host."""
 
-urlpatterns: list[URLPattern] = [
-    path("leave/", RedirectView.as_view(url="/"), name="support_leave"),
+from django.urls import path
+
+from saruna.accounts import support_views
+
+urlpatterns = [
+    path("enter/<str:token>/", support_views.enter, name="support_enter"),
+    path("leave/", support_views.leave, name="support_leave"),
 ]
