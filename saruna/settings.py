@@ -51,6 +51,8 @@ if SARUNA_PUBLIC_SCHEME == "https":
 SARUNA_TRUST_X_FORWARDED_FOR = env_flag("SARUNA_TRUST_X_FORWARDED_FOR")
 
 INSTALLED_APPS = [
+    # First, so that its commands (createsuperuser) and templates (admin) override Django's.
+    "saruna.core",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -61,7 +63,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "huey.contrib.djhuey",
-    "saruna.core",
     "saruna.accounts",
     "saruna.contacts",
     "saruna.tickets",

@@ -76,3 +76,19 @@ def test_session_of_one_account_does_not_log_in_on_another(two_tenants):
     response = client.get("/", HTTP_HOST=two_tenants.b.host)
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_createsuperuser_makes_staff_and_refuses_a_duplicate(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-staff-password")
+    with scope(account=None):
+        call_command("createsuperuser", interactive=False, email="Staff@Example.com",
+                     full_name="Staff One", verbosity=0)
+        with pytest.raises(CommandError, match="already exists"):
+            call_command("createsuperuser", interactive=False, email="staff@example.com",
+                         full_name="Staff Two", verbosity=0)
+        staff = User.objects.get()
+    assert (staff.email, staff.account, staff.role, staff.is_superuser) == (
+        "staff@example.com", None, "staff", True)
