@@ -1,0 +1,65 @@
+"""A small rate limiter on the Django cache, shared by every feature that must throttle.
+
+Limits are written ``"<count>/<period>"``: ``"5/h"``, ``"20/m"``, ``"3/15m"``, ``"100/d"``.
+Counting uses fixed windows: cheap (one cache increment per hit) and shared by all processes
+through the cache; a burst straddling a window edge can reach twice the count, which is
+acceptable for abuse protection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from saruna.core.net import client_ip
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+
+
+def parse(spec: str) -> tuple[int, int]:
+    """``"5/h"`` → ``(5, 3600)``: the allowed count and the window in seconds."""
+    match = _SPEC.match(spec)
+    if match is None:
+        raise ValueError(f"Bad rate limit {spec!r}: expected e.g. '5/h' or '3/15m'.")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _UNITS[unit]
+
+
+def _cache_key(key: str, period: int) -> str:
+    window = int(time.time() // period)
+    # Hashed so any caller-supplied text (addresses, e-mails) makes a valid cache key.
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"ratelimit:{digest}:{period}:{window}"
+
+
+def hit(key: str, limit_spec: str) -> bool:
+    """Count one attempt for ``key``; True while the attempts in the current window stay
+    within the limit, False once they exceed it."""
+    count, period = parse(limit_spec)
+    cache_key = _cache_key(key, period)
+    cache.add(cache_key, 0, timeout=period + 1)
+    try:
+        used = cache.incr(cache_key)
+    except ValueError:  # the window expired between add() and incr()
+        cache.set(cache_key, 1, timeout=period + 1)
+        used = 1
+    return used <= count
+
+
+def client_key(request: HttpRequest) -> str:
+    """Who is asking, for per-client limits: the IPv4 address, or the IPv6 /64 (one
+    subscriber usually holds a whole /64 and could rotate addresses inside it)."""
+    ip = client_ip(request) or "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return ip
