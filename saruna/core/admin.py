@@ -7,7 +7,9 @@ support grant (terms §2), and a test holds the admin to an allow-list.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
@@ -127,23 +130,21 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    """The mail queue; the ``dead`` status filter is the dead-letter list.
+    """The mail queue as a list; the ``dead`` status filter is the dead-letter list.
 
     An account's mail is its data: for it only the account, the recipients' domains and the
-    delivery facts are shown, never the subject or the body.
+    delivery facts are shown, never the subject or the body. There is no detail page (its
+    title would be the mail's subject and recipients).
     """
 
     list_display = [
         "id", "shown_subject", "shown_recipients", "account", "status", "attempts",
-        "next_attempt_at", "short_error", "created_at",
+        "next_attempt_at", "last_error", "created_at",
     ]
+    list_display_links = None
     list_filter = ["status", "created_at"]
     list_select_related = ["account"]
     search_fields = ["account__slug"]
-    readonly_fields = [
-        "account", "shown_subject", "shown_recipients", "status", "attempts", "last_error",
-        "created_at", "next_attempt_at", "sent_at",
-    ]
     actions = ["retry_now"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -154,6 +155,22 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     ) -> bool:
         return False
 
+    def has_delete_permission(
+        self, request: HttpRequest, obj: OutboundEmail | None = None
+    ) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: OutboundEmail | None = None) -> bool:
+        return obj is None and super().has_view_permission(request)
+
+    def action_checkbox(self, mail: OutboundEmail) -> SafeString:
+        # Django's own checkbox is labelled with str(mail): subject and recipients.
+        label = gettext("Select mail %(id)s") % {"id": mail.pk}
+        checkbox = forms.CheckboxInput(
+            {"class": "action-select", "aria-label": label}, lambda value: False
+        )
+        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(mail.pk))
+
     @admin.display(description=_("subject"))
     def shown_subject(self, mail: OutboundEmail) -> str:
         return mail.subject if mail.account_id is None else gettext("(account mail)")
@@ -163,10 +180,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         if mail.account_id is None:
             return ", ".join(mail.to)
         return ", ".join(sorted({"@" + address.rpartition("@")[2] for address in mail.to}))
-
-    @admin.display(description=_("last error"))
-    def short_error(self, mail: OutboundEmail) -> str:
-        return mail.last_error[:120]
 
     @admin.action(description=_("Retry the selected mail now"), permissions=["view"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboundEmail]) -> None:

@@ -8,7 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import models, transaction
-from django.template.loader import render_to_string
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from saruna.core.models import Account, OutboundEmail
@@ -19,7 +20,7 @@ MAX_ATTEMPTS = 8
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4 ... minutes after each failure; eight attempts span about four hours."""
+    """1, 2, 4 ... minutes after each failure: eight attempts span a little over two hours."""
     return timedelta(minutes=2 ** (attempts - 1))
 
 
@@ -34,14 +35,16 @@ def queue_email(
     """Render ``<template>_subject.txt``, ``_body.txt`` and (if present) ``_body.html`` and
     store the mail; delivery starts once the caller's transaction commits."""
     recipients = [to] if isinstance(to, str) else list(to)
-    body_html: str
     with translation.override(language or translation.get_language() or settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         body_text = render_to_string(f"{template}_body.txt", context)
+        # Only a missing HTML part is optional; an HTML template that fails must be noticed.
         try:
-            body_html = render_to_string(f"{template}_body.html", context)
-        except Exception:
-            body_html = ""  # type: ignore[assignment]
+            html_template = get_template(f"{template}_body.html")
+        except TemplateDoesNotExist:
+            body_html = ""
+        else:
+            body_html = html_template.render(context)
     mail = OutboundEmail.objects.create(
         account=account,
         to=recipients,
@@ -99,5 +102,8 @@ def due_mail_ids() -> list[int]:
     return list(
         OutboundEmail.objects.filter(
             status=OutboundEmail.Status.PENDING, next_attempt_at__lte=timezone.now()
-        ).values_list("pk", flat=True)[:500]
+        )
+        # Longest-waiting first, so a backlog never starves the oldest mail.
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:500]
     )
