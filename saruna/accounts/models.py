@@ -10,10 +10,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
 from saruna.core.ids import new_id
 from saruna.core.models import Account, TenantModel
+from saruna.core.scoping import AccountScopedManager
 
 
 class UserManager(BaseUserManager["User"]):
@@ -63,7 +63,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # 18+ confirmation given at signup (the owner) or when accepting an invitation.
     adult_confirmed_at = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[Any] = ScopedManager(UserManager, account="account")
+    objects: ClassVar[Any] = AccountScopedManager(UserManager)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

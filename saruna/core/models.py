@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
 from saruna.core.ids import new_id
+from saruna.core.scoping import AccountScopedManager
 
 
 class Plan(models.Model):
@@ -85,7 +85,7 @@ class TenantModel(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
 
-    objects: ClassVar[Any] = ScopedManager(account="account")
+    objects: ClassVar[Any] = AccountScopedManager()
 
     class Meta:
         abstract = True

@@ -4,9 +4,9 @@ from django.db import models
 from django_scopes import ScopeError, scope
 
 from saruna.accounts.models import User
-from saruna.core.models import Account
+from saruna.core.models import Account, AuditEvent
 from saruna.core.registry import GLOBAL_MODELS
-from tests.factories import make_account
+from tests.factories import make_account, make_user
 from tests.tenancy import host_client
 
 
@@ -27,8 +27,7 @@ def test_every_tenant_owned_model_has_account_fk_and_scoped_manager():
             continue
         if not isinstance(field, models.ForeignKey) or field.related_model is not Account:
             offenders.append(f"{label}: account is not a foreign key to Account")
-        manager_module = type(model._default_manager).__module__
-        if not manager_module.startswith("django_scopes"):
+        if not getattr(model._default_manager, "scoped_by_account", False):
             offenders.append(f"{label}: default manager is not scoped")
     assert offenders == []
 
@@ -42,6 +41,14 @@ def test_global_model_list_names_only_existing_models():
 def test_query_without_scope_is_an_error_not_a_leak():
     with pytest.raises(ScopeError):
         list(User.objects.all())
+
+
+@pytest.mark.django_db
+def test_provider_scope_sees_no_tenant_rows(two_tenants):
+    staff = make_user(None, "staff@provider.test")
+    with scope(account=None):
+        assert list(User.objects.all()) == [staff]
+        assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.django_db
