@@ -130,7 +130,8 @@ def record_failed_login(request: HttpRequest, email: str, *, reason: str) -> Non
         failures = 1
     email = _normal_email(email)
     user = User.objects.filter(email=email).first()
-    audit.record(account, "auth.login_failed", target=user, request=request, email=email, reason=reason)
+    audit.record(account, "auth.login_failed", target=user, request=request, email=email,
+                 reason=reason)
     if failures == LOGIN_FAILURE_LIMIT:
         audit.record(account, "auth.login_throttled", target=user, request=request, email=email)
 

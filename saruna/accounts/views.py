@@ -400,7 +400,8 @@ def change_role(request: HttpRequest, user_id: str) -> HttpResponse:
         try:
             actions.change_role(request, target, form.cleaned_data["role"], actor=_user(request))
         except ActionError as error:
-            form.add_error(None, error.message)
+            # Shown at the top: the role form itself is hidden for the owner and oneself.
+            return _user_detail(request, target, error=error.message)
         else:
             messages.success(request, _("%(name)s is now: %(role)s.")
                              % {"name": target.full_name, "role": target.get_role_display()})
