@@ -91,8 +91,21 @@ class TenantModel(models.Model):
         abstract = True
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes. (Deleting a whole account still removes its rows:
+    the cascade does not go through this queryset.)"""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")
+
+
 class AuditEvent(TenantModel):
     """Append-only record of who did what in an account."""
+
+    objects: ClassVar[Any] = AccountScopedManager(models.Manager.from_queryset(AppendOnlyQuerySet))
 
     class ActorType(models.TextChoices):
         USER = "user", _("User")

@@ -57,3 +57,23 @@ def test_an_accounts_log_is_its_own(two_tenants):
         audit.record(two_tenants.a, "user.invited", actor=two_tenants.owner_a)
     with scope(account=two_tenants.b):
         assert not AuditEvent.objects.exists()
+
+
+def test_events_cannot_be_changed_or_removed_in_bulk(account, owner):
+    with scope(account=account):
+        audit.record(account, "user.invited", actor=owner)
+        with pytest.raises(ValueError, match="append-only"):
+            AuditEvent.objects.filter(account=account).update(verb="nothing.happened")
+        with pytest.raises(ValueError, match="append-only"):
+            AuditEvent.objects.all().delete()
+        assert AuditEvent.objects.get().verb == "user.invited"
+
+
+def test_deleting_an_account_still_removes_its_log(account, owner):
+    from django_scopes import scopes_disabled
+
+    with scope(account=account):
+        audit.record(account, "user.invited", actor=owner)
+    with scopes_disabled():
+        account.delete()
+        assert not AuditEvent.objects.exists()
