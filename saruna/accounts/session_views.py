@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from saruna.accounts import sessions, sharing
+from saruna.accounts import actions, sessions, sharing
 from saruna.accounts.models import SharingFinding, UserSession
 
 
@@ -57,8 +57,7 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if session.session_key == request.session.session_key:
         # Ending this browser's own session is logging out.
-        sessions.end_session(request)
-        logout(request)
+        actions.log_out(request)
         return redirect("login")
     sessions.revoke(request, session)
     messages.success(request, _("The session on %(device)s was logged out.")

@@ -11,6 +11,7 @@ from django_scopes import scope
 from saruna.accounts.models import UserSession
 from saruna.core.models import AuditEvent
 from saruna.realtime.bus import user_group
+from tests.factories import PASSWORD
 from tests.accounts.test_sessions import (
     CHROME_WINDOWS,
     FIREFOX_UBUNTU,
@@ -65,6 +66,20 @@ def test_other_device_on_other_network_sees_the_screen(agent):
     assert laptop.get("/").status_code == 200
     with scope(account=agent.account):
         assert AuditEvent.objects.filter(verb="session.concurrent_login").exists()
+
+
+def test_through_the_login_page(agent):
+    """The whole way a person goes: the login form, then the screen on the second browser."""
+    laptop = browser(agent.account, FIREFOX_UBUNTU, RIGA_OFFICE)
+    elsewhere = browser(agent.account, CHROME_WINDOWS, LONDON)
+    for client in (laptop, elsewhere):
+        response = client.post("/login/", {"email": agent.email, "password": PASSWORD})
+        assert response.status_code == 302, response.content
+    assert laptop.get("/").status_code == 200
+    assert sees_screen(elsewhere)
+    elsewhere.post("/concurrent-login/", {"decision": "continue"})
+    assert "/login/" in laptop.get("/")["Location"]
+    assert elsewhere.get("/").status_code == 200
 
 
 def test_an_idle_session_does_not_trigger_the_screen(agent):

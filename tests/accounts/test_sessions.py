@@ -120,6 +120,14 @@ def test_log_out_one_other_session(agent):
         assert AuditEvent.objects.filter(verb="session.revoked").exists()
 
 
+def test_log_out_this_sessions_own_row_logs_out(agent):
+    laptop = browser(agent.account, FIREFOX_UBUNTU, RIGA_OFFICE)
+    session = log_in(laptop, agent)
+    assert "/login/" in laptop.post(f"/sessions/{session.pk}/end/")["Location"]
+    assert "/login/" in laptop.get("/")["Location"]
+    assert sessions_of(agent)[0].end_reason == "logout"
+
+
 def test_log_out_all_other_sessions(agent):
     laptop = browser(agent.account, FIREFOX_UBUNTU, RIGA_OFFICE)
     others = [browser(agent.account, SAFARI_IPHONE, RIGA_OFFICE_2),

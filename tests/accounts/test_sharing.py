@@ -56,7 +56,7 @@ def test_phone_and_laptops_on_one_network_are_not_a_finding(agent, owner):
 
 
 def test_three_devices_on_two_networks_at_once_is_a_finding(
-    agent, owner, django_capture_on_commit_callbacks
+    agent, owner, owner_client, django_capture_on_commit_callbacks
 ):
     start = timezone.now() - timedelta(hours=1)
     logins = []
@@ -82,6 +82,9 @@ def test_three_devices_on_two_networks_at_once_is_a_finding(
     assert "Firefox on Ubuntu" in message.body and "/security/sharing/" in message.body
     with scope(account=agent.account):
         assert AuditEvent.objects.filter(verb="sharing.detected").count() == 1
+    page = owner_client.get("/security/sharing/").content.decode()
+    assert "3 devices on 2 networks in use at the same time" in page
+    assert "Mobile Safari on iOS" in page and "87.110.0.0/24" in page
 
     # Evaluating again (the next hourly run, the next login) reports nothing new.
     tasks.sweep_sessions()
