@@ -11,7 +11,6 @@ from django_scopes import scope
 from saruna.accounts.models import UserSession
 from saruna.core.models import AuditEvent
 from saruna.realtime.bus import user_group
-from tests.factories import PASSWORD
 from tests.accounts.test_sessions import (
     CHROME_WINDOWS,
     FIREFOX_UBUNTU,
@@ -24,6 +23,7 @@ from tests.accounts.test_sessions import (
     log_in,
     sessions_of,
 )
+from tests.factories import PASSWORD
 
 
 def sees_screen(client) -> bool:
