@@ -300,7 +300,8 @@ def users(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invite(request: HttpRequest) -> HttpResponse:
     form = forms.InviteForm(request.POST or None)
-    open_invitation = None
+    # The way out a refusal offers: resend the open invitation, or open the deactivated user.
+    open_invitation = deactivated_user = None
     if request.method == "POST" and form.is_valid():
         try:
             invitation = actions.invite_user(request, invited_by=_user(request),
@@ -309,12 +310,15 @@ def invite(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.message)
             if error.code == "invitation_open":
                 open_invitation = error.obj
+            elif error.code == "deactivated":
+                deactivated_user = error.obj
         else:
             messages.success(request, _("Invitation sent to %(email)s.")
                              % {"email": invitation.email})
             return redirect("users")
     return render(request, "accounts/invite.html", {
-        "form": form, "open_invitation": open_invitation, **_seats(request),
+        "form": form, "open_invitation": open_invitation, "deactivated_user": deactivated_user,
+        **_seats(request),
     })
 
 

@@ -150,10 +150,11 @@ def test_email_of_an_active_user_is_refused(account, owner, agent, owner_client,
 
 
 def test_email_of_a_deactivated_user_is_refused(account, owner, owner_client, capture):
-    make_user(account, "old@acme.test", is_active=False)
+    old = make_user(account, "old@acme.test", is_active=False)
     before = state(account)
     response = invite(owner_client, capture, email="old@acme.test")
     assert "reactivate them instead" in response.content.decode()
+    assert f'href="/users/{old.pk}/"' in response.content.decode()
     assert state(account) == before
 
 
