@@ -274,5 +274,10 @@ def test_revoking_twice_says_it_is_no_longer_open(account, owner, owner_client, 
     with scope(account=account):
         invitation = Invitation.objects.get()
     owner_client.post(f"/users/invitations/{invitation.pk}/revoke/")
+    before = state(account)
     response = owner_client.post(f"/users/invitations/{invitation.pk}/revoke/", follow=True)
     assert "This invitation is no longer open." in response.content.decode()
+    assert state(account) == before
+    response = owner_client.post(f"/users/invitations/{invitation.pk}/resend/", follow=True)
+    assert "no longer open: invite the person again" in response.content.decode()
+    assert state(account) == before
