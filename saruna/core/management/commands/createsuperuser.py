@@ -13,4 +13,6 @@ class Command(createsuperuser.Command):
     ) -> str | None:
         if User.objects.filter(account=None, email=username.strip().lower()).exists():
             return "Provider staff with that e-mail already exists."
-        return super()._validate_username(username, verbose_field_name, database)
+        return super()._validate_username(  # type: ignore[misc] # private in the stubs
+            username, verbose_field_name, database
+        )
