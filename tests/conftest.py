@@ -10,6 +10,8 @@ import pytest
 from tests.factories import make_account, make_user
 from tests.tenancy import TenantPair, host_client
 
+pytest_plugins = ["tests.servers"]
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):

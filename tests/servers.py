@@ -4,6 +4,7 @@ to loopback; other clients connect to 127.0.0.1 with that Host header)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -51,3 +52,21 @@ def asgi_server(transactional_db, settings) -> Iterator[LiveServer]:
     yield LiveServer(port)
     server.should_exit = True
     thread.join(timeout=5)
+
+
+def run_async(coroutine) -> None:
+    """Runs a client coroutine to its end in a thread of its own: the browser tests' sync
+    Playwright keeps an event loop running in the main thread for the whole session."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=60)
+    if errors:
+        raise errors[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -35,7 +34,7 @@ class Place:
 
 
 def database_path() -> str:
-    configured = getattr(settings, "SARUNA_GEOIP_DB", "") or os.environ.get("SARUNA_GEOIP_DB", "")
+    configured = settings.SARUNA_GEOIP_DB
     if configured:
         return str(configured)
     try:

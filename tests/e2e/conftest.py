@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import asgi_server  # noqa: F401 - fixture
-
 CHROMIUM = Path(os.environ.get("SARUNA_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("SARUNA_SCREENSHOTS", "")) if os.environ.get(
     "SARUNA_SCREENSHOTS") else None

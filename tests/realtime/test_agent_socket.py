@@ -12,7 +12,7 @@ from django_scopes import scope
 
 from saruna.realtime.bus import publish, user_group
 from tests.factories import make_account, make_user
-from tests.servers import asgi_server  # noqa: F401 - fixture
+from tests.servers import run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,11 +53,12 @@ def test_agent_socket_answers_heartbeat_and_receives_events(asgi_server):
         assert message == {"type": "session.ended", "reason": "replaced"}
         await ws.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_socket_refuses_anonymous_and_other_tenants_session(asgi_server):
-    alpha, beta = make_account("alpha"), make_account("beta")
+    alpha = make_account("alpha")
+    make_account("beta")
     cookie_alpha = session_cookie(alpha, make_user(alpha, "agent@alpha.test"))
 
     async def refused(slug, cookie):
@@ -71,4 +72,4 @@ def test_socket_refuses_anonymous_and_other_tenants_session(asgi_server):
         assert await refused("beta", cookie_alpha) == 403
         assert await refused("nosuch", cookie_alpha) == 403
 
-    asyncio.run(scenario())
+    run_async(scenario())
