@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "saruna.accounts.middleware.AccountAccessMiddleware",
+    "saruna.accounts.middleware.SuspendedAccountMiddleware",
     "saruna.accounts.session_middleware.SessionTrackingMiddleware",
     "saruna.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -11,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from saruna.accounts import support
 from saruna.accounts.models import SupportGrant, User
+from saruna.core.models import Account
 
 
 class AccountAccessMiddleware:
@@ -64,6 +66,25 @@ class AccountAccessMiddleware:
         storage.add(messages.INFO, gettext("Provider support access has ended."))
         storage.update(response)
         return response
+
+
+class SuspendedAccountMiddleware:
+    """A suspended account's pages say why and how to restore it instead of opening; its data
+    is kept. Provider staff under support access still get in, to help restore it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        account = getattr(request, "account", None)
+        if (
+            account is None
+            or account.status != Account.Status.SUSPENDED
+            or getattr(request, "support_grant", None) is not None
+            or request.path.startswith((settings.STATIC_URL, "/logout/"))
+        ):
+            return self.get_response(request)
+        return TemplateResponse(request, "web/account_suspended.html", status=403).render()
 
 
 class UserLanguageMiddleware:

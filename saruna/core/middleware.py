@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import set_urlconf
 from django_scopes import scope
 
 from saruna.core.tenancy import account_for_slug, account_slug_for_host
@@ -32,5 +33,7 @@ class TenantMiddleware:
             ).render()
         request.account = account  # type: ignore[attr-defined]
         request.urlconf = settings.SARUNA_TENANT_URLCONF  # type: ignore[attr-defined]
+        # Also for pages that middleware renders before Django resolves the view.
+        set_urlconf(settings.SARUNA_TENANT_URLCONF)
         with scope(account=account):
             return self.get_response(request)
