@@ -31,8 +31,8 @@ lint: $(VENV)/.installed-test
 
 # Refresh the message catalogs after changing user-facing strings.
 messages: $(VENV)/.installed-test
-	cd saruna && ../$(BIN)/saruna makemessages -l lv -l en --no-obsolete
-	cd saruna && ../$(BIN)/saruna compilemessages
+	cd saruna && SARUNA_VAR_DIR=../var ../$(BIN)/saruna makemessages -l lv -l en --no-obsolete
+	cd saruna && SARUNA_VAR_DIR=../var ../$(BIN)/saruna compilemessages
 
 clean:
 	rm -rf $(VENV) var
