@@ -1,6 +1,7 @@
 """Opening tickets, messages, and the status transitions of saruna.tickets.actions."""
 
 import datetime as dt
+import itertools
 import re
 
 import pytest
@@ -83,7 +84,7 @@ def test_reply_cycle_statuses_and_history(scoped, customer, agent):
     assert statuses(ticket) == ["N", "A", "C", "R", "C"]
     periods = list(TicketHistory.objects.filter(ticket=ticket))
     # Contiguous periods: each ends when the next begins; only the last is open.
-    for earlier, later in zip(periods, periods[1:], strict=False):
+    for earlier, later in itertools.pairwise(periods):
         assert earlier.date_to == later.date_from
     assert periods[-1].date_to is None
     assert periods[0].elapsed_seconds == 3600
