@@ -199,13 +199,13 @@ def _replace_emails(party: Party, emails: list[str]) -> None:
 
 def _set_contact_tags(contact: Contact, tags: Iterable[Tag]) -> None:
     tags = list(tags)
-    current = set(contact.tags.values_list("pk", flat=True))  # type: ignore[attr-defined]
+    current = set(contact.tags.values_list("pk", flat=True))
     archived = [t.name for t in tags if t.is_archived and t.pk not in current]
     if archived:
         raise ActionError(
             gettext("Archived tags cannot be added: %(names)s") % {"names": ", ".join(archived)}
         )
-    contact.tags.set(tags)  # type: ignore[attr-defined]
+    contact.tags.set(tags)
 
 
 def _history(

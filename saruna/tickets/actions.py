@@ -232,6 +232,17 @@ def _safe_filename(name: str) -> str:
     return name[:255] or "file"
 
 
+def purge_unattached_files(older_than: datetime) -> int:
+    """Uploads of the active scope's account never attached to a message (API §18 keeps them
+    24 hours) leave storage and database. Idempotent."""
+    count = 0
+    for stored in StoredFile.objects.filter(message__isnull=True, date_created__lt=older_than):
+        stored.file.delete(save=False)
+        stored.delete()
+        count += 1
+    return count
+
+
 def attach_file(group: MessageGroup, stored: StoredFile, *, actor: Actor = None) -> Message:
     """Adds a file message (type F, or L on an internal note) describing ``stored`` to the
     group; its JSON body follows API §6.11."""
@@ -296,6 +307,8 @@ def open_ticket(
         status = Status.ANSWERED if outgoing else Status.NEW
     if status not in Status.values or status == Status.CLOSED:
         raise ActionError(gettext("Invalid status: %(s)s") % {"s": status})
+    if agent is not None and agent.account_id != account.pk:
+        raise ActionError(gettext("Unknown agent."))
     with transaction.atomic():
         ticket = _create_ticket(
             account, subject=(subject.strip() or _subject_from(body, format))[:500], owner=contact,
@@ -639,15 +652,20 @@ def change_status(
         until = until or now + DEFAULT_POSTPONE
         if until <= now:
             raise ActionError(gettext("The postpone time must be in the future."))
+    was_closed = ticket.status in CLOSED_TO_MESSAGES
     with transaction.atomic():
         changed = _change(ticket, actor, now, _status_changes(ticket, status, now, until))
         if status in _STATUS_GROUPS and changed:
             _system_group(ticket, _STATUS_GROUPS[status], actor, now,
                           _status_text(ticket, status, until))
             ticket.save(update_fields=["last_activity"])
-        if status in CLOSED_TO_MESSAGES:
-            audit.record(ticket.account, f"ticket.{'deleted' if status == 'X' else 'spam'}",
-                         actor=actor if isinstance(actor, User) else None, target=ticket)
+        verbs: dict[str, str] = {Status.DELETED: "ticket.deleted", Status.SPAM: "ticket.spam"}
+        verb = verbs.get(status)
+        if verb is None and was_closed:
+            verb = "ticket.restored"
+        if verb is not None:
+            audit.record(ticket.account, verb, target=ticket,
+                         actor=actor if isinstance(actor, User) else None)
         _publish(ticket, changed)
     return ticket
 

@@ -1,5 +1,6 @@
 """Stored files: sniffed types, per-account folders, size limit, inline vs download."""
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -7,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import time_machine
 from django_scopes import scope
 
 from saruna.tickets import actions
@@ -131,3 +133,22 @@ def test_files_on_reply_and_note_become_file_messages(scoped, ticket, agent):
     assert (note_file.type, note_file.visibility) == (MessageType.NOTE_FILE, Visibility.INTERNAL)
     with pytest.raises(ActionError):
         actions.attach_file(reply, png)
+
+
+def test_unattached_uploads_are_purged_after_a_day(scoped, ticket, agent, settings):
+    from saruna.tickets.tasks import purge_unattached_files
+
+    t0 = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+    with time_machine.travel(t0, tick=False):
+        loose = actions.store_file(scoped, "loose.txt", b"forgotten")
+        used = actions.store_file(scoped, "used.txt", b"attached")
+        actions.add_agent_reply(ticket, agent, "file", files=[used])
+    path = Path(settings.MEDIA_ROOT) / loose.file.name
+    assert path.exists()
+    with time_machine.travel(t0 + dt.timedelta(hours=23), tick=False):
+        purge_unattached_files.call_local()
+    assert StoredFile.objects.count() == 2
+    with time_machine.travel(t0 + dt.timedelta(hours=25), tick=False):
+        purge_unattached_files.call_local()
+    assert list(StoredFile.objects.all()) == [used]
+    assert not path.exists()

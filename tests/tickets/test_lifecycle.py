@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from saruna.tickets import actions
 from saruna.tickets.actions import ActionError
+from saruna.core.models import AuditEvent
 from saruna.tickets.models import (
+    Department,
     GroupType,
     Message,
     MessageType,
@@ -182,6 +184,8 @@ def test_delete_and_undelete_restore_the_previous_status(ticket, agent, owner):
     actions.undelete_ticket(ticket, actor=owner)
     assert ticket.status == Status.ANSWERED and ticket.date_deleted is None
     assert statuses(ticket) == ["N", "A", "X", "A"]
+    verbs = list(AuditEvent.objects.order_by("pk").values_list("verb", flat=True))
+    assert verbs == ["ticket.deleted", "ticket.restored"]
 
 
 def test_spam_refuses_messages_and_undelete_restores(ticket, customer, agent):
@@ -281,10 +285,18 @@ def test_tag_names_are_unique_per_account(scoped):
     assert err.value.code == "conflict"
 
 
-def test_default_department_is_created_once(scoped):
+def test_default_department_is_created_once(scoped, monkeypatch):
     first = actions.default_department(scoped)
     assert actions.default_department(scoped) == first
     assert first.public_id == "default"
+    # Another request created it between our look-up and our insert: we get that one.
+    real_filter = Department.objects.filter
+    monkeypatch.setattr(
+        Department.objects, "filter", lambda *a, **k: real_filter(pk=-1), raising=False
+    )
+    assert actions.default_department(scoped) == first
+    monkeypatch.undo()
+    assert Department.objects.filter(public_id="default").count() == 1
 
 
 def test_deleting_a_department_moves_its_tickets_to_default(scoped, ticket, owner):
