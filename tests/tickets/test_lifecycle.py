@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from saruna.core.models import AuditEvent
 from saruna.tickets import actions
 from saruna.tickets.actions import ActionError
-from saruna.core.models import AuditEvent
 from saruna.tickets.models import (
     Department,
     GroupType,
