@@ -85,6 +85,8 @@ def _write(party: Party, fields: Mapping[str, Any]) -> list[str]:
     written = [n for n in (*names, "emails", "phones", "groups", "custom_fields") if n in fields]
     if is_contact and "tags" in fields:
         written.append("tags")
+    # A display name that was only the default follows the fields it came from.
+    derived = party.pk is not None and party.system_name == _default_name(party, None)
     for name in names:
         if name in fields:
             setattr(party, name, _cleared(party, name, fields[name]))
@@ -96,7 +98,7 @@ def _write(party: Party, fields: Mapping[str, Any]) -> list[str]:
             target, party.custom_fields, fields["custom_fields"] or {}
         )
     emails = _clean_emails(fields["emails"] or []) if "emails" in fields else None
-    if not party.system_name:
+    if not party.system_name or (derived and "system_name" not in fields):
         party.system_name = _default_name(party, emails)
     party.date_changed = timezone.now()
     validate(party, exclude=["public_id", "company"])

@@ -66,6 +66,7 @@ from saruna.tickets.models import (
     CannedMessage,
     ChannelType,
     Department,
+    GroupStatus,
     GroupType,
     Message,
     MessageFormat,
@@ -447,6 +448,20 @@ def add_internal_note(
         changed = _change(ticket, agent, now, {})
         _publish(ticket, changed, group=group)
     return group
+
+
+def delete_message(message: Message, *, actor: Actor = None) -> None:
+    """Removes one message (API §7); a group left without messages gets status D."""
+    group = message.group
+    now = timezone.now()
+    with transaction.atomic():
+        _event(group.ticket, actor, now, "message_deleted", message.pk, "")
+        message.delete()
+        if not group.messages.exists():
+            group.status = GroupStatus.DELETED
+            group.save(update_fields=["status"])
+        changed = _change(group.ticket, actor, now, {})
+        _publish(group.ticket, [*changed, "messages"])
 
 
 def _refuse_if_closed(ticket: Ticket) -> None:

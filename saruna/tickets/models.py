@@ -404,7 +404,8 @@ class TicketHistory(TenantModel):
         indexes = [models.Index(fields=["account", "date_from"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["ticket"], condition=Q(date_to__isnull=True), name="one_open_period"
+                fields=["ticket"], condition=Q(date_to__isnull=True),
+                name="ticket_history_one_open_period",
             )
         ]
 

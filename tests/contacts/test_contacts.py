@@ -243,3 +243,13 @@ def test_deleting_a_custom_field_removes_its_values(scoped):
     ticket.refresh_from_db()
     assert ticket.custom_fields == {}
     assert Ticket.objects.filter(custom_fields__has_key="order").count() == 0
+
+
+def test_default_display_name_follows_names_until_set_explicitly(scoped):
+    contact, _created = actions.find_or_create_contact_by_email(scoped, "who@x.test")
+    assert contact.system_name == "who@x.test"
+    actions.update_contact(contact, firstname="Wanda", lastname="Who")
+    assert contact.system_name == "Wanda Who"
+    actions.update_contact(contact, system_name="W. Who")
+    actions.update_contact(contact, firstname="Wendy")
+    assert contact.system_name == "W. Who"

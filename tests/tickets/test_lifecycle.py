@@ -341,3 +341,15 @@ def test_ticket_codes_are_unique_per_account_and_retried(two_tenants, monkeypatc
     assert second.code == "BBB-BBB-BBB"  # the two collisions were retried
     assert other.code == "AAA-AAA-AAA"  # another account may use the same code
 
+
+
+def test_delete_message_marks_an_emptied_group_deleted(ticket, agent, owner):
+    from saruna.tickets.models import GroupStatus
+
+    reply = actions.add_agent_reply(ticket, agent, "oops, wrong customer")
+    actions.delete_message(reply.messages.get(), actor=owner)
+    reply.refresh_from_db()
+    assert reply.status == GroupStatus.DELETED and not reply.messages.exists()
+    event = TicketEvent.objects.get(ticket=ticket, field="message_deleted")
+    assert event.actor_user == owner and event.old_value.isdigit()
+    assert ticket.groups.first().status == GroupStatus.VISIBLE
