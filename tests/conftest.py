@@ -21,6 +21,21 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "files"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Rate limits and throttles start from zero in every test. On Redis, only this worker's
+    keys go: parallel workers share the server."""
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
 @pytest.fixture
 def account(db):
     return make_account("acme")

@@ -131,7 +131,7 @@ def start_session(request: HttpRequest, user: User) -> UserSession | None:
         request.session[PENDING_KEY] = True
     else:
         request.session.pop(PENDING_KEY, None)
-    cache.set(_seen_key(session), 1, HEARTBEAT_EVERY.total_seconds())
+    cache.set(_seen_key(session), session.last_seen_at, 2 * HEARTBEAT_EVERY.total_seconds())
 
     from saruna.accounts.tasks import evaluate_sharing
 
@@ -147,17 +147,19 @@ def _seen_key(session: UserSession | None = None, *, account_id: str = "", key: 
 
 def touch(request: HttpRequest) -> None:
     """Heartbeat: the cache remembers the last write so that a busy page costs no database
-    write more than once a minute."""
+    write more than once a minute. (The time is the cached value, not the key's expiry, so
+    the rule holds on every cache backend and under a frozen test clock.)"""
     key = request.session.session_key
     account = getattr(request, "account", None)
     if not key or account is None:
         return
-    if not cache.add(_seen_key(account_id=account.pk, key=key), 1,
-                     HEARTBEAT_EVERY.total_seconds()):
+    now = timezone.now()
+    seen_key = _seen_key(account_id=account.pk, key=key)
+    last_write = cache.get(seen_key)
+    if last_write is not None and now - last_write < HEARTBEAT_EVERY:
         return
-    UserSession.objects.filter(session_key=key, ended_at__isnull=True).update(
-        last_seen_at=timezone.now()
-    )
+    cache.set(seen_key, now, 2 * HEARTBEAT_EVERY.total_seconds())
+    UserSession.objects.filter(session_key=key, ended_at__isnull=True).update(last_seen_at=now)
 
 
 def is_pending(request: HttpRequest) -> bool:
