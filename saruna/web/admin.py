@@ -14,11 +14,12 @@ from saruna.web.models import CookieConsent, DemoBooking
 
 @admin.register(DemoBooking)
 class DemoBookingAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "name", "email", "company", "phone", "time_zone", "handled"]
+    list_display = ["created_at", "name", "email", "company", "phone", "time_zone", "ticket_code",
+                    "handled"]
     list_filter = ["handled", "created_at"]
     search_fields = ["name", "email", "company", "message"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "ticket_code"]
     actions = ["mark_handled"]
 
     @admin.action(description=_("Mark selected requests as handled"))

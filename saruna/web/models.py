@@ -18,6 +18,8 @@ class DemoBooking(models.Model):
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     handled = models.BooleanField(default=False)
+    # The ticket the request became in the provider account.
+    ticket_code = models.CharField(max_length=11, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -33,6 +33,7 @@ from saruna.core.models import Account
 from saruna.core.net import client_ip, network_of
 from saruna.core.outbox import queue_email
 from saruna.core.urls import public_url
+from saruna.web.demo import book_demo
 from saruna.web.forms import (
     BotProtectedForm,
     DemoForm,
@@ -40,7 +41,7 @@ from saruna.web.forms import (
     ForgotAccountForm,
     SignupForm,
 )
-from saruna.web.models import CookieConsent, DemoBooking
+from saruna.web.models import CookieConsent
 
 SIGNUP_SESSION_KEY = "saruna_signup_account"
 RESEND_LIMIT = "3/h"
@@ -278,32 +279,13 @@ def demo(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and _accepted(
         form, f"demo:{ratelimit.client_key(request)}", DEMO_LIMIT
     ):
-        booking = DemoBooking.objects.create(**{
+        book_demo({
             field: form.cleaned_data[field]
             for field in ("name", "email", "company", "phone", "preferred_times",
                           "time_zone", "message")
         })
-        _send_demo_mail(booking)
         return redirect("demo_thanks")
     return render(request, "web/demo.html", {"form": form})
-
-
-def _send_demo_mail(booking: DemoBooking) -> None:
-    queue_email(booking.email, "web/email/demo_ack", {"booking": booking})
-    provider = Account.objects.filter(is_provider=True).first()
-    if provider is None:
-        return
-    with scope(account=provider):
-        owner = User.objects.filter(role=User.Role.OWNER, is_active=True).first()
-    if owner is not None:
-        queue_email(
-            owner.email,
-            "web/email/demo_notify",
-            {"booking": booking, "admin_url": public_url(
-                settings.SARUNA_BASE_DOMAIN, f"/admin/web/demobooking/{booking.pk}/change/")},
-            account=provider,
-            language=owner.language or provider.language,
-        )
 
 
 @require_GET

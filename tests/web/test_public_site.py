@@ -2,7 +2,9 @@
 
 import pytest
 from django.core import mail
+from django_scopes import scope
 
+from saruna.tickets.models import ChannelType, Message, Ticket
 from saruna.web.forms import _stamp
 from saruna.web.models import CookieConsent, DemoBooking
 from tests.factories import make_account, make_user
@@ -173,6 +175,15 @@ def test_demo_booking_is_stored_and_both_sides_are_mailed(
     assert recipients == ["boss@provider.example", "janis@example.com"]
     notice = next(m for m in mail.outbox if m.to == ["boss@provider.example"])
     assert "Tuesday afternoon" in notice.body and "Kalns SIA" in notice.subject
+
+    # It is a ticket in the provider's own account, owned by the requester as a contact.
+    with scope(account=provider):
+        ticket = Ticket.objects.get()
+        assert ticket.code == booking.ticket_code and ticket.code in notice.body
+        assert ticket.channel_type == ChannelType.CONTACT_FORM and ticket.status == "N"
+        assert "Kalns SIA" in ticket.subject
+        assert ticket.owner.emails.get().email == "janis@example.com"
+        assert "Tuesday afternoon" in Message.objects.get(group__ticket=ticket).body
 
 
 def test_demo_without_a_provider_account_still_acknowledges(
