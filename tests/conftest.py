@@ -24,7 +24,7 @@ def _test_settings(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings):
     """Rate limits and throttles start from zero in every test. On Redis, only this worker's
-    keys go: parallel workers share the server."""
+    keys go: parallel workers share the server (so never call ``cache.clear()`` in a test)."""
     from django.core.cache import cache
 
     if settings.REDIS_URL:

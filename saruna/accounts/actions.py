@@ -4,7 +4,6 @@ roles, ownership and (de)activation. One transaction each; refused input raises
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ from django.contrib import auth
 from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -48,8 +46,7 @@ class ActionError(Exception):
 INVITABLE_ROLES = (User.Role.AGENT, User.Role.ADMIN)
 INVITATION_VALID = timedelta(days=7)
 INVITATION_SALT = "saruna.accounts.invitation"
-LOGIN_FAILURE_LIMIT = 10
-LOGIN_FAILURE_WINDOW = 15 * 60
+LOGIN_FAILURE_LIMIT = "10/15m"
 PASSWORD_RESET_LIMIT = "5/h"
 
 
@@ -104,35 +101,26 @@ def _require_free_seat(account: Account) -> None:
 # --- Login and logout --------------------------------------------------------------------
 
 
-def _failures_key(account: Account, email: str, ip: str | None) -> str:
-    # Fixed windows, so the count never needs a TTL refresh (not every cache keeps one).
-    window = int(timezone.now().timestamp() // LOGIN_FAILURE_WINDOW)
-    digest = hashlib.sha256(f"{_normal_email(email)}|{ip}".encode()).hexdigest()[:32]
-    return f"{account.pk}:login-failures:{digest}:{window}"
+def _failures_key(request: HttpRequest, email: str) -> str:
+    account: Account = request.account  # type: ignore[attr-defined]
+    return f"{account.pk}:login-failures:{_normal_email(email)}|{client_ip(request)}"
 
 
 def login_blocked(request: HttpRequest, email: str) -> bool:
     """True once this e-mail has failed too often from this address; checked before the
     password so a locked-out guesser learns nothing from further tries."""
-    key = _failures_key(request.account, email, client_ip(request))  # type: ignore[attr-defined]
-    return bool(cache.get(key, 0) >= LOGIN_FAILURE_LIMIT)
+    return ratelimit.exhausted(_failures_key(request, email), LOGIN_FAILURE_LIMIT)
 
 
 @transaction.atomic
 def record_failed_login(request: HttpRequest, email: str, *, reason: str) -> None:
     account: Account = request.account  # type: ignore[attr-defined]
-    key = _failures_key(account, email, client_ip(request))
-    cache.add(key, 0, timeout=LOGIN_FAILURE_WINDOW + 1)
-    try:
-        failures = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=LOGIN_FAILURE_WINDOW + 1)
-        failures = 1
+    failures = ratelimit.increment(_failures_key(request, email), LOGIN_FAILURE_LIMIT)
     email = _normal_email(email)
     user = User.objects.filter(email=email).first()
     audit.record(account, "auth.login_failed", target=user, request=request, email=email,
                  reason=reason)
-    if failures == LOGIN_FAILURE_LIMIT:
+    if failures == ratelimit.parse(LOGIN_FAILURE_LIMIT)[0]:
         audit.record(account, "auth.login_throttled", target=user, request=request, email=email)
 
 
@@ -141,7 +129,7 @@ def log_in(request: HttpRequest, user: User, *, two_factor: bool = False) -> Non
     """Log ``user`` in on this request and record the session (see ``sessions``)."""
     auth.login(request, user)
     sessions.start_session(request, user)
-    cache.delete(_failures_key(request.account, user.email, client_ip(request)))  # type: ignore[attr-defined]
+    ratelimit.reset(_failures_key(request, user.email), LOGIN_FAILURE_LIMIT)
     audit.record(
         request.account,  # type: ignore[attr-defined]
         "auth.login", actor=user, target=user, request=request, two_factor=two_factor,

@@ -38,18 +38,32 @@ def _cache_key(key: str, period: int) -> str:
     return f"ratelimit:{digest}:{period}:{window}"
 
 
-def hit(key: str, limit_spec: str) -> bool:
-    """Count one attempt for ``key``; True while the attempts in the current window stay
-    within the limit, False once they exceed it."""
-    count, period = parse(limit_spec)
+def increment(key: str, limit_spec: str) -> int:
+    """Count one attempt for ``key``; returns the attempts in the current window so far."""
+    _count, period = parse(limit_spec)
     cache_key = _cache_key(key, period)
     cache.add(cache_key, 0, timeout=period + 1)
     try:
-        used = cache.incr(cache_key)
+        return cache.incr(cache_key)
     except ValueError:  # the window expired between add() and incr()
         cache.set(cache_key, 1, timeout=period + 1)
-        used = 1
-    return used <= count
+        return 1
+
+
+def hit(key: str, limit_spec: str) -> bool:
+    """Count one attempt for ``key``; True while the attempts in the current window stay
+    within the limit, False once they exceed it."""
+    return increment(key, limit_spec) <= parse(limit_spec)[0]
+
+
+def exhausted(key: str, limit_spec: str) -> bool:
+    """True when the current window has used up the limit, without counting an attempt."""
+    count, period = parse(limit_spec)
+    return bool(cache.get(_cache_key(key, period), 0) >= count)
+
+
+def reset(key: str, limit_spec: str) -> None:
+    cache.delete(_cache_key(key, parse(limit_spec)[1]))
 
 
 def client_key(request: HttpRequest) -> str:

@@ -62,6 +62,7 @@ def test_deactivated_user_cannot_log_in(account, owner):
     assert "The e-mail or password is not correct." in response.content.decode()
 
 
+@time_machine.travel("2026-03-04 10:05:00Z", tick=False)  # inside one 15-minute window
 def test_failed_logins_are_rate_limited_per_email_and_ip(account, owner):
     client = host_client(account)
     for _ in range(10):

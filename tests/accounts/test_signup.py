@@ -5,7 +5,6 @@ import re
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django_scopes import scopes_disabled
 
 from saruna.accounts.models import User
@@ -21,7 +20,6 @@ PASSWORD = "violet-harbour-1987"
 @pytest.fixture(autouse=True)
 def _signup_settings(settings):
     settings.SARUNA_SIGNUP_MIN_SECONDS = 0
-    cache.clear()  # rate-limit counters
 
 
 def form_data(**overrides):
