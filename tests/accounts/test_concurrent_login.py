@@ -1,6 +1,7 @@
 """The concurrent-login screen: a second person on the same login has to choose."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -100,7 +101,9 @@ def test_continue_logs_the_other_browser_out(agent, django_capture_on_commit_cal
     log_in(elsewhere, agent)
 
     layer = get_channel_layer()
-    async_to_sync(layer.group_add)(user_group(agent.account_id, agent.pk), "laptop-page")
+    # A channel of this test's own: on Redis, queues outlive a test run.
+    laptop_page = f"laptop-page-{uuid4().hex}"
+    async_to_sync(layer.group_add)(user_group(agent.account_id, agent.pk), laptop_page)
     with django_capture_on_commit_callbacks(execute=True):
         response = elsewhere.post("/concurrent-login/", {"decision": "continue"})
     assert response["Location"] == "/"
@@ -109,7 +112,7 @@ def test_continue_logs_the_other_browser_out(agent, django_capture_on_commit_cal
     # The laptop's next request goes to the login page, and its open page was told.
     response = laptop.get("/")
     assert response.status_code == 302 and "/login/" in response["Location"]
-    event = async_to_sync(layer.receive)("laptop-page")
+    event = async_to_sync(layer.receive)(laptop_page)
     assert event == {
         "type": "session.ended", "session_key": laptop_session.session_key, "reason": "replaced",
     }
