@@ -1,0 +1,140 @@
+"""Walks every URL of an account's host as tenant B's owner, pointed at tenant A's objects
+and links. A route that takes an id must answer 404 exactly like a missing object; a route
+that takes a signed link must refuse A's link on B's host; no page may show A's data.
+
+A new route with a parameter fails here until it is added to OBJECT_ROUTES or LINK_ROUTES.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_scopes import scope, scopes_disabled
+
+from saruna.accounts import actions, signup, support
+from saruna.accounts.models import Invitation, SharingFinding, User, UserSession
+from saruna.core.models import Account
+from tests.factories import make_user
+
+TENANT_URLCONF = "saruna.urls_tenant"
+
+
+def tenant_routes():
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield pattern.name, pattern.pattern.converters
+
+    return list(walk(get_resolver(TENANT_URLCONF).url_patterns))
+
+
+class AlphaObjects:
+    """One of each kind of thing tenant A owns that a URL can name."""
+
+    def __init__(self, pair):
+        a = pair.a
+        self.pair = pair
+        with scope(account=a):
+            self.invitation = Invitation.objects.create(
+                account=a, email="new@alpha.test", invited_by=pair.owner_a,
+                expires_at=timezone.now() + timedelta(days=7),
+            )
+            self.session = UserSession.objects.create(
+                account=a, user=pair.agent_a, session_key="alpha-session", device="d",
+            )
+            self.finding = SharingFinding.objects.create(
+                account=a, user=pair.agent_a, kind=SharingFinding.Kind.IMPOSSIBLE_TRAVEL,
+            )
+        with scopes_disabled():
+            Account.objects.filter(pk=a.pk).update(status=Account.Status.UNVERIFIED)
+            a.refresh_from_db()
+            staff = make_user(None, "staff@provider.test")
+            grant = support.grant_support_access(
+                staff, a, reason="Walking every route", duration=timedelta(hours=1)
+            )
+        self.support_token = support.entry_url(grant).rstrip("/").rsplit("/", 1)[-1]
+
+
+OBJECT_ROUTES = {
+    "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
+    "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
+    "user_detail": lambda o: {"user_id": o.pair.agent_a.pk},
+    "change_role": lambda o: {"user_id": o.pair.agent_a.pk},
+    "deactivate_user": lambda o: {"user_id": o.pair.agent_a.pk},
+    "reactivate_user": lambda o: {"user_id": o.pair.agent_a.pk},
+    "transfer_ownership": lambda o: {"user_id": o.pair.agent_a.pk},
+    "session_end": lambda o: {"pk": o.session.pk},
+    "sharing_dismiss": lambda o: {"pk": o.finding.pk},
+}
+
+LINK_ROUTES = {
+    "accept_invitation": lambda o: {"token": actions.invitation_token(o.invitation)},
+    "password_reset_confirm": lambda o: {
+        "uidb64": urlsafe_base64_encode(force_bytes(o.pair.agent_a.pk)),
+        "token": default_token_generator.make_token(o.pair.agent_a),
+    },
+    "verify_email": lambda o: {"token": signup.verification_token(o.pair.a, "owner@alpha.test")},
+    "support_enter": lambda o: {"token": o.support_token},
+}
+
+ALPHA_MARKS = ("Alpha", "owner@alpha.test", "agent@alpha.test", "new@alpha.test")
+
+
+def assert_shows_nothing_of_alpha(response, route):
+    assert response.status_code < 500, f"{route}: {response.status_code}"
+    body = response.content.decode(errors="replace")
+    leaked = [mark for mark in ALPHA_MARKS if mark in body]
+    assert leaked == [], f"{route} showed {leaked} to tenant B"
+
+
+def test_every_route_with_a_parameter_is_walked():
+    parametrised = {name for name, converters in tenant_routes() if converters}
+    unknown = parametrised - set(OBJECT_ROUTES) - set(LINK_ROUTES)
+    assert unknown == set(), f"add these routes to the isolation walk: {sorted(unknown)}"
+
+
+@pytest.mark.django_db
+def test_tenant_b_reaches_nothing_of_tenant_a(two_tenants):
+    alpha = AlphaObjects(two_tenants)
+    for name, converters in tenant_routes():
+        if not converters:
+            continue
+        kwargs = (OBJECT_ROUTES.get(name) or LINK_ROUTES[name])(alpha)
+        path = reverse(name, urlconf=TENANT_URLCONF, kwargs=kwargs)
+        for method in ("get", "post"):
+            response = getattr(two_tenants.client_b(), method)(path)
+            if name in OBJECT_ROUTES:
+                assert response.status_code in (404, 405), (
+                    f"{method} {path}: {response.status_code}")
+            else:
+                assert response.status_code in (302, 400, 403, 404, 405, 410), (
+                    f"{method} {path}: {response.status_code}")
+            assert_shows_nothing_of_alpha(response, f"{method} {path}")
+
+    # Nothing of A changed: its invitation, agent, session, finding and verification stand.
+    with scope(account=two_tenants.a):
+        assert Invitation.objects.get().is_open
+        agent = User.objects.get(pk=two_tenants.agent_a.pk)
+        assert agent.is_active and agent.role == "agent" and agent.check_password(
+            "correct horse battery staple")
+        assert UserSession.objects.get(pk=alpha.session.pk).ended_at is None
+        assert SharingFinding.objects.get().status == SharingFinding.Status.OPEN
+    with scopes_disabled():
+        assert Account.objects.get(pk=two_tenants.a.pk).status == Account.Status.UNVERIFIED
+
+
+@pytest.mark.django_db
+def test_pages_without_parameters_show_tenant_b_nothing_of_a(two_tenants):
+    AlphaObjects(two_tenants)
+    client = two_tenants.client_b()
+    for name, converters in tenant_routes():
+        if converters or name in {"logout", "support_leave"}:
+            continue
+        path = reverse(name, urlconf=TENANT_URLCONF)
+        assert_shows_nothing_of_alpha(client.get(path), f"get {path}")
