@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "saruna.accounts",
     "saruna.contacts",
     "saruna.tickets",
+    "saruna.search",
+    "saruna.contactforms",
+    "saruna.portal",
     "saruna.web",
     "saruna.realtime",
 ]

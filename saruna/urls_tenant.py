@@ -6,5 +6,9 @@ urlpatterns = [
     path("", include("saruna.accounts.urls")),
     path("", include("saruna.accounts.session_urls")),
     path("support/", include("saruna.accounts.support_urls")),
+    path("", include("saruna.tickets.urls")),
+    path("", include("saruna.contacts.urls")),
+    path("", include("saruna.contactforms.urls")),
+    path("portal/", include("saruna.portal.urls")),
     path("", include("saruna.web.tenant_urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ContactFormsConfig(AppConfig):
+    name = "saruna.contactforms"
+    label = "contactforms"
