@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from saruna.portal import views
+
+urlpatterns = [
+    path("", views.home, name="portal_home"),
+    path("login/", views.login, name="portal_login"),
+    path("login/<str:token>/", views.login_link, name="portal_login_link"),
+    path("logout/", views.logout, name="portal_logout"),
+    path("t/<str:urlcode>/", views.ticket, name="portal_ticket"),
+]
