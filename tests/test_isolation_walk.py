@@ -6,6 +6,7 @@ A new route with a parameter fails here until it is added to OBJECT_ROUTES or LI
 """
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
@@ -17,8 +18,11 @@ from django_scopes import scope, scopes_disabled
 
 from saruna.accounts import actions, signup, support
 from saruna.accounts.models import Invitation, SharingFinding, User, UserSession
+from saruna.contacts.models import Contact
 from saruna.core.models import Account
+from saruna.tickets.models import Department
 from tests.factories import make_user
+from tests.portal import alpha as portal_alpha
 
 TENANT_URLCONF = "saruna.urls_tenant"
 
@@ -61,6 +65,57 @@ class AlphaObjects:
         self.support_token = support.entry_url(grant).rstrip("/").rsplit("/", 1)[-1]
 
 
+def alpha_desk(o):
+    """Tenant A's contact, company and help desk settings, made on first use; the settings
+    attributes are the public ids the settings URLs take."""
+    if not hasattr(o, "desk"):
+        from saruna.contacts import actions as contacts
+        from saruna.tickets import actions as tickets
+
+        a = o.pair.a
+        with scope(account=a):
+            company = contacts.create_company(a, name="Alpha Ltd")
+            o.desk = SimpleNamespace(
+                company=company,
+                contact=contacts.create_contact(a, firstname="Alpha", company=company),
+                contact_group=contacts.save_contact_group(a, name="Alpha VIP").public_id,
+                settings_department=tickets.save_department(a, name="Alpha sales").public_id,
+                settings_tag=tickets.save_tag(a, name="Alpha tag").public_id,
+                settings_canned=tickets.save_canned_message(
+                    a, messagetext="Alpha hello").public_id,
+                settings_answer=tickets.save_predefined_answer(
+                    a, name="Alpha answer", body="Hi").public_id,
+                settings_custom_field=contacts.save_custom_field(
+                    a, target="contact", code="alpha", name="Alpha field").public_id,
+            )
+    return o.desk
+
+
+# The list/create/edit/delete pages of saruna.tickets.settings_views.Kind: <kind>_edit/_delete.
+DESK_KINDS = ("contact_group", "settings_department", "settings_tag", "settings_canned",
+              "settings_answer", "settings_custom_field")
+
+
+def desk_id(kind):
+    return lambda o: {"object_id": getattr(alpha_desk(o), kind)}
+
+
+def alpha_inbox(o):
+    """Tenant A's ticket with an attached file, made on first use (inbox routes)."""
+    if not hasattr(o, "inbox"):
+        from saruna.contacts import actions as contacts
+        from saruna.tickets import actions as tickets
+
+        a = o.pair.a
+        with scope(account=a):
+            owner = contacts.create_contact(a, firstname="Alpha", emails=["c@alpha.test"])
+            ticket = tickets.open_ticket(a, "Alpha ticket", "Hello", owner)
+            stored = tickets.store_file(a, "alpha.txt", b"Alpha file")
+            tickets.attach_file(ticket.groups.get(), stored)
+        o.inbox = SimpleNamespace(ticket=ticket.public_id, file=stored.public_id)
+    return o.inbox
+
+
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -71,6 +126,22 @@ OBJECT_ROUTES = {
     "transfer_ownership": lambda o: {"user_id": o.pair.agent_a.pk},
     "session_end": lambda o: {"pk": o.session.pk},
     "sharing_dismiss": lambda o: {"pk": o.finding.pk},
+    **{name: lambda o: {"ticket_id": alpha_inbox(o).ticket} for name in (
+        "ticket_detail", "ticket_row", "ticket_reply", "ticket_assign", "ticket_department",
+        "ticket_tags", "ticket_status", "ticket_merge", "ticket_split")},
+    **{name: lambda o: {"file_id": alpha_inbox(o).file} for name in (
+        "file_view", "file_download")},
+    "contactform_edit": portal_alpha.form_id,
+    "contactform_set_active": portal_alpha.form_id,
+    "contactform_page": portal_alpha.form_id,
+    "contactform_embed": portal_alpha.form_id,
+    "contactform_submit": portal_alpha.form_id,
+    "contactform_thanks": portal_alpha.form_id,
+    **{name: lambda o: {"contact_id": alpha_desk(o).contact.public_id} for name in (
+        "contact_detail", "contact_edit", "contact_merge", "contact_delete")},
+    **{name: lambda o: {"company_id": alpha_desk(o).company.public_id} for name in (
+        "company_edit", "company_delete")},
+    **{f"{kind}_{verb}": desk_id(kind) for kind in DESK_KINDS for verb in ("edit", "delete")},
 }
 
 LINK_ROUTES = {
@@ -81,6 +152,8 @@ LINK_ROUTES = {
     },
     "verify_email": lambda o: {"token": signup.verification_token(o.pair.a, "owner@alpha.test")},
     "support_enter": lambda o: {"token": o.support_token},
+    "portal_ticket": portal_alpha.ticket_link,
+    "portal_login_link": portal_alpha.login_link,
 }
 
 ALPHA_MARKS = ("Alpha", "owner@alpha.test", "agent@alpha.test", "new@alpha.test")
@@ -125,13 +198,15 @@ def test_tenant_b_reaches_nothing_of_tenant_a(two_tenants):
             "correct horse battery staple")
         assert UserSession.objects.get(pk=alpha.session.pk).ended_at is None
         assert SharingFinding.objects.get().status == SharingFinding.Status.OPEN
+        assert Contact.objects.filter(public_id=alpha.desk.contact.public_id).exists()
+        assert Department.objects.filter(public_id=alpha.desk.settings_department).exists()
     with scopes_disabled():
         assert Account.objects.get(pk=two_tenants.a.pk).status == Account.Status.UNVERIFIED
 
 
 @pytest.mark.django_db
 def test_pages_without_parameters_show_tenant_b_nothing_of_a(two_tenants):
-    AlphaObjects(two_tenants)
+    alpha_desk(AlphaObjects(two_tenants))
     client = two_tenants.client_b()
     for name, converters in tenant_routes():
         if converters or name in {"logout", "support_leave"}:
