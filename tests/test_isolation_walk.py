@@ -22,7 +22,6 @@ from saruna.contacts.models import Contact
 from saruna.core.models import Account
 from saruna.tickets.models import Department
 from tests.factories import make_user
-from tests.portal import alpha as portal_alpha
 
 TENANT_URLCONF = "saruna.urls_tenant"
 
@@ -100,22 +99,6 @@ def desk_id(kind):
     return lambda o: {"object_id": getattr(alpha_desk(o), kind)}
 
 
-def alpha_inbox(o):
-    """Tenant A's ticket with an attached file, made on first use (inbox routes)."""
-    if not hasattr(o, "inbox"):
-        from saruna.contacts import actions as contacts
-        from saruna.tickets import actions as tickets
-
-        a = o.pair.a
-        with scope(account=a):
-            owner = contacts.create_contact(a, firstname="Alpha", emails=["c@alpha.test"])
-            ticket = tickets.open_ticket(a, "Alpha ticket", "Hello", owner)
-            stored = tickets.store_file(a, "alpha.txt", b"Alpha file")
-            tickets.attach_file(ticket.groups.get(), stored)
-        o.inbox = SimpleNamespace(ticket=ticket.public_id, file=stored.public_id)
-    return o.inbox
-
-
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -126,17 +109,6 @@ OBJECT_ROUTES = {
     "transfer_ownership": lambda o: {"user_id": o.pair.agent_a.pk},
     "session_end": lambda o: {"pk": o.session.pk},
     "sharing_dismiss": lambda o: {"pk": o.finding.pk},
-    **{name: lambda o: {"ticket_id": alpha_inbox(o).ticket} for name in (
-        "ticket_detail", "ticket_row", "ticket_reply", "ticket_assign", "ticket_department",
-        "ticket_tags", "ticket_status", "ticket_merge", "ticket_split")},
-    **{name: lambda o: {"file_id": alpha_inbox(o).file} for name in (
-        "file_view", "file_download")},
-    "contactform_edit": portal_alpha.form_id,
-    "contactform_set_active": portal_alpha.form_id,
-    "contactform_page": portal_alpha.form_id,
-    "contactform_embed": portal_alpha.form_id,
-    "contactform_submit": portal_alpha.form_id,
-    "contactform_thanks": portal_alpha.form_id,
     **{name: lambda o: {"contact_id": alpha_desk(o).contact.public_id} for name in (
         "contact_detail", "contact_edit", "contact_merge", "contact_delete")},
     **{name: lambda o: {"company_id": alpha_desk(o).company.public_id} for name in (
@@ -152,8 +124,6 @@ LINK_ROUTES = {
     },
     "verify_email": lambda o: {"token": signup.verification_token(o.pair.a, "owner@alpha.test")},
     "support_enter": lambda o: {"token": o.support_token},
-    "portal_ticket": portal_alpha.ticket_link,
-    "portal_login_link": portal_alpha.login_link,
 }
 
 ALPHA_MARKS = ("Alpha", "owner@alpha.test", "agent@alpha.test", "new@alpha.test")
