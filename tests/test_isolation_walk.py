@@ -22,6 +22,7 @@ from saruna.contacts.models import Contact
 from saruna.core.models import Account
 from saruna.tickets.models import Department
 from tests.factories import make_user
+from tests.portal import alpha as portal_alpha
 
 TENANT_URLCONF = "saruna.urls_tenant"
 
@@ -109,6 +110,12 @@ OBJECT_ROUTES = {
     "transfer_ownership": lambda o: {"user_id": o.pair.agent_a.pk},
     "session_end": lambda o: {"pk": o.session.pk},
     "sharing_dismiss": lambda o: {"pk": o.finding.pk},
+    "contactform_edit": portal_alpha.form_id,
+    "contactform_set_active": portal_alpha.form_id,
+    "contactform_page": portal_alpha.form_id,
+    "contactform_embed": portal_alpha.form_id,
+    "contactform_submit": portal_alpha.form_id,
+    "contactform_thanks": portal_alpha.form_id,
     **{name: lambda o: {"contact_id": alpha_desk(o).contact.public_id} for name in (
         "contact_detail", "contact_edit", "contact_merge", "contact_delete")},
     **{name: lambda o: {"company_id": alpha_desk(o).company.public_id} for name in (
@@ -124,6 +131,8 @@ LINK_ROUTES = {
     },
     "verify_email": lambda o: {"token": signup.verification_token(o.pair.a, "owner@alpha.test")},
     "support_enter": lambda o: {"token": o.support_token},
+    "portal_ticket": portal_alpha.ticket_link,
+    "portal_login_link": portal_alpha.login_link,
 }
 
 ALPHA_MARKS = ("Alpha", "owner@alpha.test", "agent@alpha.test", "new@alpha.test")
