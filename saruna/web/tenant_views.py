@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -11,14 +12,16 @@ from saruna.accounts.sessions import start_session
 from saruna.accounts.signup import VerificationError, send_verification_email, verify_account
 from saruna.core import ratelimit
 from saruna.core.models import Account
+from saruna.tickets.views import inbox
 
 VERIFY_RESEND_LIMIT = "3/h"
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """The agent's home inside an account."""
-    return render(request, "web/dashboard.html")
+def dashboard(request: HttpRequest) -> HttpResponseBase:
+    """The agent's home inside an account is the inbox (served here rather than redirected,
+    so the address people land on after login stays ``/``)."""
+    return inbox(request)
 
 
 @require_GET

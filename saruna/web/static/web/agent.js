@@ -15,13 +15,23 @@
   setInterval(heartbeat, 180000);
 
   let retry = 1000;
+  let current = null;
+  // Pages send their own messages (ticket watch, typing) on the same socket; dropped while
+  // it is reconnecting, so pages re-send their state on the "socket.open" event.
+  window.sarunaSocket = {
+    send(message) {
+      if (current && current.readyState === WebSocket.OPEN) current.send(JSON.stringify(message));
+    },
+  };
   const connect = () => {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${window.location.host}/ws/agent/`);
     let ping;
+    current = socket;
     socket.addEventListener("open", () => {
       retry = 1000;
       ping = setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 30000);
+      document.dispatchEvent(new CustomEvent("saruna:event", { detail: { type: "socket.open" } }));
     });
     socket.addEventListener("message", (event) => {
       const data = JSON.parse(event.data);

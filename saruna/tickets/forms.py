@@ -1,0 +1,119 @@
+"""Forms of the agent inbox. Choices come from the active account's scope; tickets are
+looked up by the views through ``queries.visible_tickets`` only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from saruna.accounts.models import User
+from saruna.tickets.inbox_actions import UNDELETE
+from saruna.tickets.models import Department, Status, Tag
+
+
+def agent_choices() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).exclude(role=User.Role.STAFF),
+        required=False, label=_("Agent"), empty_label=_("Nobody"),
+    )
+
+
+STATUS_CHOICES = [
+    (Status.OPEN, _("Open")),
+    (Status.ANSWERED, _("Answered")),
+    (Status.RESOLVED, _("Resolved")),
+    (Status.POSTPONED, _("Postponed")),
+    (Status.CLOSED, _("Closed")),
+    (Status.SPAM, _("Spam")),
+    (Status.DELETED, _("Trash")),
+    (UNDELETE, _("Restore")),
+]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea(
+        attrs={"rows": 5}))
+    note = forms.BooleanField(label=_("Internal note"), required=False)
+    resolve = forms.BooleanField(required=False)
+
+
+class AssignForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"] = agent_choices()
+
+
+class DepartmentForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"] = forms.ModelChoiceField(
+            queryset=Department.objects.all(), to_field_name="public_id",
+            label=_("Department"),
+        )
+
+
+class TagsForm(forms.Form):
+    def __init__(self, *args: Any, ticket: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Archived tags a ticket has already may stay on it.
+        tags = Tag.objects.all() if ticket is None else (
+            Tag.objects.filter(is_archived=False) | Tag.objects.filter(tickets=ticket)
+        ).distinct()
+        self.fields["tags"] = forms.ModelMultipleChoiceField(
+            queryset=tags, to_field_name="public_id", required=False, label=_("Tags"),
+        )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=STATUS_CHOICES)
+    until = forms.DateTimeField(
+        label=_("Until"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+class MergeForm(forms.Form):
+    target = forms.CharField(label=_("Merge into ticket (code or id)"), max_length=20)
+
+
+class SplitForm(forms.Form):
+    group = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("assign", _("Assign")), ("tag", _("Add tag")), ("status", _("Set status")),
+        ("merge", _("Merge")),
+    ]
+    tickets = forms.MultipleChoiceField(
+        choices=[], error_messages={"required": _("Select at least one ticket.")}
+    )
+    action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, label=_("Status"))
+    target = forms.CharField(
+        label=_("Merge into (code or id; empty: the oldest)"), max_length=20, required=False
+    )
+
+    def __init__(self, *args: Any, ticket_ids: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["tickets"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(i, i) for i in ticket_ids]
+        self.fields["agent"] = agent_choices()
+        self.fields["tag"] = forms.ModelChoiceField(
+            queryset=Tag.objects.filter(is_archived=False), to_field_name="public_id", required=False, label=_("Tag"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "tag" and not data.get("tag"):
+            self.add_error("tag", _("Choose a tag."))
+        if data.get("action") == "status" and not data.get("status"):
+            self.add_error("status", _("Choose a status."))
+        if data.get("action") == "merge" and len(data.get("tickets") or []) < 2 and not (
+            data.get("target")
+        ):
+            self.add_error("tickets", _("Select at least two tickets to merge."))
+        return data

@@ -1,0 +1,218 @@
+// The agent inbox in the browser: keyboard shortcuts, live updates from the agent socket
+// (saruna:event, dispatched by web/agent.js) and the collision warning. Everything shown is
+// rendered by the server: live updates fetch the changed row or ticket part and swap it in.
+(() => {
+  "use strict";
+  const inbox = document.getElementById("inbox");
+  if (!inbox) return;
+  const socket = () => window.sarunaSocket || { send() {} };
+  const TYPING_MS = 6000;
+
+  const pane = () => document.getElementById("ticket-pane");
+  const openTicket = () => pane()?.dataset.ticket || null;
+  const listQuery = () => document.getElementById("ticket-list")?.dataset.query || "";
+  const urlFor = (template, id) => template.replace("TICKET", encodeURIComponent(id));
+
+  // Replaces each element of `html` that has an id with the page's element of that id.
+  const fragment = (html) => {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content;
+  };
+  const swapById = (html) => {
+    for (const fresh of [...fragment(html).children]) {
+      const old = fresh.id && document.getElementById(fresh.id);
+      if (!old) continue;
+      old.replaceWith(fresh);
+      htmx.process(fresh);
+    }
+  };
+  const get = (url) => fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+
+  // --- live updates ---------------------------------------------------------------------
+  const refreshRow = async (id) => {
+    const response = await get(`${urlFor(inbox.dataset.rowUrl, id)}?${listQuery()}`);
+    const html = response.ok ? (await response.text()).trim() : "";
+    const row = document.getElementById(`row-${id}`);
+    const rows = document.getElementById("ticket-rows");
+    if (!html) { row?.remove(); return; }
+    const fresh = fragment(html).firstElementChild;
+    if (!fresh) return;
+    if (openTicket() === id) fresh.classList.add("current");
+    if (row) row.replaceWith(fresh);
+    else if (rows) { rows.querySelector(".empty-row")?.remove(); rows.prepend(fresh); }
+    else return;
+    fresh.classList.add("flash");
+    htmx.process(fresh);
+  };
+  let navTimer;
+  const refreshCounts = () => {
+    clearTimeout(navTimer);
+    navTimer = setTimeout(async () => {
+      const list = document.getElementById("ticket-list");
+      const view = encodeURIComponent(list?.dataset.view || "all");
+      const response = await get(`${inbox.dataset.navUrl}?part=nav&view=${view}`);
+      if (response.ok) swapById(await response.text());
+    }, 300);
+  };
+  const refreshTicket = async (id) => {
+    const response = await get(`${urlFor(inbox.dataset.detailUrl, id)}?part=live&${listQuery()}`);
+    if (response.ok && openTicket() === id) swapById(await response.text());
+  };
+
+  // --- presence: who else is viewing or replying ------------------------------------------
+  const present = new Map();  // user id -> {name, typingUntil}
+  const showPresence = () => {
+    const line = document.getElementById("presence");
+    if (!line) return;
+    const now = Date.now();
+    const typing = [...present.values()].filter((p) => p.typingUntil > now);
+    const shown = typing.length ? typing : [...present.values()];
+    const format = typing.length ? line.dataset.typing : line.dataset.viewing;
+    line.textContent = shown.map((p) => format.replace("%(name)s", p.name)).join(" · ");
+    line.classList.toggle("typing", typing.length > 0);
+  };
+  setInterval(showPresence, 1000);
+
+  const watch = () => {
+    present.clear();
+    showPresence();
+    socket().send({ type: "watch", ticket: openTicket() });
+  };
+
+  document.addEventListener("saruna:event", (event) => {
+    const data = event.detail;
+    if (data.type === "socket.open") { watch(); return; }
+    if (data.type === "ticket.changed") {
+      const id = data.ticket.id;
+      refreshRow(id);
+      refreshCounts();
+      if (openTicket() === id) refreshTicket(id);
+    } else if (data.type === "presence" && data.ticket === openTicket()) {
+      if (data.state === "left") present.delete(data.user);
+      else {
+        const known = present.get(data.user) || { typingUntil: 0 };
+        present.set(data.user, {
+          name: data.name,
+          typingUntil: data.state === "typing" ? Date.now() + TYPING_MS : known.typingUntil,
+        });
+      }
+      showPresence();
+    }
+  });
+
+  // A new ticket in the pane: watch it, mark its row, and on a phone show the pane.
+  let watched = openTicket();
+  document.body.addEventListener("htmx:afterSettle", () => {
+    const id = openTicket();
+    inbox.classList.toggle("has-ticket", Boolean(id));
+    document.querySelectorAll(".ticket-row.current").forEach((r) => r.classList.remove("current"));
+    if (id) document.getElementById(`row-${id}`)?.classList.add("current");
+    if (id !== watched) { watched = id; watch(); }
+    syncBulk();
+  });
+  watch();
+
+  // Typing in the composer tells the others, at most every two seconds.
+  let lastTyping = 0;
+  document.addEventListener("input", (event) => {
+    if (!event.target.closest("#composer") || event.target.type === "file") return;
+    if (Date.now() - lastTyping > 2000) {
+      lastTyping = Date.now();
+      socket().send({ type: "typing" });
+    }
+  });
+
+  // --- composer helpers -----------------------------------------------------------------
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("[data-canned]")) {
+      const option = target.selectedOptions[0];
+      const box = document.querySelector("#composer textarea");
+      if (option?.dataset.text && box) {
+        const at = box.selectionStart ?? box.value.length;
+        box.value = box.value.slice(0, at) + option.dataset.text + box.value.slice(box.selectionEnd ?? at);
+        box.focus();
+      }
+      target.value = "";
+    } else if (target.matches("#composer input[name=note]")) {
+      markNote();
+    } else if (target.matches("#bulk-form select[name=action]")) {
+      syncBulk();
+    } else if (target.matches("[data-check-all]")) {
+      document.querySelectorAll("#ticket-rows input[name=tickets]").forEach((box) => { box.checked = target.checked; });
+    }
+  });
+  const markNote = () => {
+    const composer = document.getElementById("composer");
+    if (!composer) return;
+    const note = composer.querySelector("input[name=note]").checked;
+    composer.classList.toggle("is-note", note);
+    const send = composer.querySelector("button[name=send]");
+    send.textContent = note ? send.dataset.noteLabel : send.dataset.replyLabel;
+  };
+  const syncBulk = () => {
+    const form = document.getElementById("bulk-form");
+    if (form) form.dataset.action = form.querySelector("select[name=action]").value;
+  };
+  syncBulk();
+
+  // Remote images stay unloaded until asked for, and only http(s) addresses are loaded.
+  document.addEventListener("click", (event) => {
+    if (event.target.matches("[data-remote-images]")) {
+      document.querySelectorAll("#ticket-conversation img[data-remote-src]").forEach((img) => {
+        if (/^https?:\/\//i.test(img.dataset.remoteSrc)) img.src = img.dataset.remoteSrc;
+      });
+      event.target.hidden = true;
+    } else if (event.target.matches("[data-close-help]")) {
+      help(false);
+    }
+  });
+  const offerRemoteImages = () => {
+    const button = document.querySelector("[data-remote-images]");
+    if (button) button.hidden = !document.querySelector("#ticket-conversation img[data-remote-src]:not([src])");
+  };
+  document.body.addEventListener("htmx:afterSettle", offerRemoteImages);
+  offerRemoteImages();
+
+  // --- keyboard shortcuts ---------------------------------------------------------------
+  const overlay = document.getElementById("shortcut-help");
+  const help = (show) => { overlay.hidden = !show; };
+  const moveSelection = (step) => {
+    const rows = [...document.querySelectorAll("#ticket-rows .ticket-row")];
+    if (!rows.length) return;
+    const at = rows.findIndex((r) => r.classList.contains("current"));
+    const next = rows[Math.min(rows.length - 1, Math.max(0, at + step))];
+    next.querySelector("a.subject").click();
+    next.scrollIntoView({ block: "nearest" });
+  };
+  const compose = (note) => {
+    const composer = document.getElementById("composer");
+    if (!composer) return;
+    composer.querySelector("input[name=note]").checked = note;
+    markNote();
+    composer.querySelector("textarea").focus();
+  };
+  const click = (selector) => document.querySelector(selector)?.click();
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { help(false); return; }
+    const typing = event.target.closest("input, textarea, select, [contenteditable]");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const handlers = {
+      j: () => moveSelection(1),
+      k: () => moveSelection(-1),
+      r: () => compose(false),
+      n: () => compose(true),
+      e: () => click("[data-shortcut=resolve]:not([disabled])"),
+      a: () => click("[data-shortcut=assign-me]"),
+      "/": () => document.getElementById("inbox-search")?.focus(),
+      "?": () => help(overlay.hidden),
+    };
+    if (handlers[event.key]) { event.preventDefault(); handlers[event.key](); }
+  });
+
+  // On a phone the saved views start folded.
+  if (window.matchMedia("(max-width: 900px)").matches) {
+    document.querySelector(".views-toggle")?.removeAttribute("open");
+  }
+})();

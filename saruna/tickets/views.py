@@ -1,0 +1,449 @@
+"""The agent inbox: saved views, the ticket list, one ticket, its actions, and its files.
+
+Every read starts from ``queries.visible_tickets`` so an agent never reaches a ticket of a
+department they are not in (404, exactly like a missing one); every write goes through
+``actions`` / ``inbox_actions``. HTMX requests get the partial they target; the same URLs
+without HTMX render the whole page, so links and forms also work without JavaScript.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from saruna.accounts.models import User
+from saruna.contacts.common import ActionError
+from saruna.tickets import actions, files, inbox_actions, queries
+from saruna.tickets.forms import (
+    AssignForm,
+    BulkForm,
+    DepartmentForm,
+    MergeForm,
+    ReplyForm,
+    SplitForm,
+    StatusForm,
+    TagsForm,
+)
+from saruna.tickets.models import Department, Status, StoredFile, Tag, Ticket, TicketEvent
+
+PAGE_SIZE = 50
+# Views other than a status list leave out the trash and spam.
+HIDDEN = (Status.DELETED, Status.SPAM)
+CLOSED = (Status.RESOLVED, Status.CLOSED, Status.DELETED, Status.SPAM)
+SORTS = {
+    "activity": ("-last_activity", "-pk"),
+    "oldest": ("last_activity", "pk"),
+    "created": ("-date_created", "-pk"),
+    "due": ("date_due", "pk"),
+    "priority": ("-priority", "-last_activity"),
+    "subject": ("subject", "pk"),
+}
+STATUS_VIEWS = [Status.NEW, Status.OPEN, Status.ANSWERED, Status.POSTPONED, Status.RESOLVED,
+                Status.CLOSED, Status.SPAM, Status.DELETED]
+UNPROCESSABLE = 422
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def agent_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Login required; dates shown and entered in the user's (or account's) time zone."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        name = _user(request).time_zone or request.account.time_zone  # type: ignore[attr-defined]
+        try:
+            zone = zoneinfo.ZoneInfo(name or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        with timezone.override(zone):
+            return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+def filter_tickets(user: User, params: QueryDict) -> QuerySet[Ticket]:
+    """The visible tickets of the view, search and sort named by ``params``."""
+    tickets = queries.visible_tickets(user)
+    view = params.get("view") or "all"
+    kind, _sep, value = view.partition(":")
+    if kind == "status" and value in Status.values:
+        tickets = tickets.filter(status=value)
+    else:
+        tickets = tickets.exclude(status__in=HIDDEN)
+        if kind == "mine":
+            tickets = tickets.filter(agent=user)
+        elif kind == "unassigned":
+            tickets = tickets.filter(agent__isnull=True)
+        elif kind == "department":
+            tickets = tickets.filter(department__public_id=value)
+        elif kind == "tag":
+            tickets = tickets.filter(tags__public_id=value)
+        elif kind == "overdue":
+            tickets = tickets.filter(date_due__lt=timezone.now()).exclude(status__in=CLOSED)
+    query = (params.get("q") or "").strip()
+    if query:
+        tickets = _search(user, tickets, query)
+    return tickets.order_by(*SORTS.get(params.get("sort") or "", SORTS["activity"]))
+
+
+def _search(user: User, tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
+    try:
+        from saruna.search import search_tickets  # type: ignore[attr-defined]
+    except ImportError:  # the search app is not there yet: subjects only
+        return tickets.filter(subject__icontains=query)
+    found = search_tickets(user.account, query)
+    if isinstance(found, QuerySet):
+        return tickets.filter(pk__in=found.values("pk"))
+    return tickets.filter(pk__in=list(found))
+
+
+def saved_views(user: User) -> list[dict[str, Any]]:
+    """The left column: each saved view with its count, all from the visible tickets."""
+    visible = queries.visible_tickets(user)
+    active = visible.exclude(status__in=HIDDEN)
+    fixed = active.aggregate(
+        mine=Count("pk", filter=Q(agent=user)),
+        unassigned=Count("pk", filter=Q(agent__isnull=True)),
+        all=Count("pk"),
+        overdue=Count("pk", filter=Q(date_due__lt=timezone.now()) & ~Q(status__in=CLOSED)),
+    )
+    views = [
+        {"key": "mine", "label": _("Mine"), "count": fixed["mine"]},
+        {"key": "unassigned", "label": _("Unassigned"), "count": fixed["unassigned"]},
+        {"key": "all", "label": _("All open"), "count": fixed["all"]},
+        {"key": "overdue", "label": _("Overdue"), "count": fixed["overdue"]},
+    ]
+    by_department = dict(active.values_list("department").annotate(n=Count("pk")))
+    departments = Department.objects.all()
+    if not queries.sees_all_tickets(user):
+        departments = departments.filter(agents=user)
+    views += [
+        {"key": f"department:{d.public_id}", "label": d.name, "count": by_department.get(d.pk, 0),
+         "group": "department"}
+        for d in departments
+    ]
+    by_status = dict(visible.values_list("status").annotate(n=Count("pk")))
+    views += [
+        {"key": f"status:{s}", "label": Status(s).label, "count": by_status.get(s, 0),
+         "group": "status"}
+        for s in STATUS_VIEWS
+    ]
+    by_tag = dict(active.filter(tags__isnull=False).values_list("tags").annotate(n=Count("pk")))
+    views += [
+        {"key": f"tag:{t.public_id}", "label": t.name, "count": by_tag.get(t.pk, 0),
+         "group": "tag"}
+        for t in Tag.objects.filter(is_archived=False)
+    ]
+    return views
+
+
+def _list_page(request: HttpRequest) -> Page:
+    tickets = filter_tickets(_user(request), request.GET).select_related(
+        "owner", "agent", "department"
+    )
+    return Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _inbox_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    params = request.GET
+    return {
+        "views": saved_views(_user(request)),
+        "current_view": params.get("view") or "all",
+        "page": _list_page(request),
+        "q": params.get("q", ""),
+        "sort": params.get("sort") or "activity",
+        "sorts": [("activity", _("Latest activity")), ("oldest", _("Oldest activity")),
+                  ("created", _("Newest")), ("due", _("Due date")),
+                  ("priority", _("Priority")), ("subject", _("Subject"))],
+        "bulk_form": extra.pop("bulk_form", None) or BulkForm(ticket_ids=[]),
+        **extra,
+    }
+
+
+@agent_view
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    part = request.GET.get("part")
+    if part == "nav":
+        return render(request, "tickets/_views.html", {
+            "views": saved_views(_user(request)),
+            "current_view": request.GET.get("view") or "all",
+        })
+    if request.htmx.target == "ticket-list":  # type: ignore[attr-defined]
+        return render(request, "tickets/_list.html", _inbox_context(request, oob_views=True))
+    return render(request, "tickets/inbox.html", _inbox_context(request))
+
+
+@agent_view
+@require_GET
+def ticket_row(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """One list row for live updates: empty when the ticket has left the current view."""
+    ticket = _visible_ticket(request, ticket_id)
+    if not filter_tickets(_user(request), request.GET).filter(pk=ticket.pk).exists():
+        return HttpResponse("")
+    return render(request, "tickets/_row.html", {"t": ticket})
+
+
+@agent_view
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Assign, tag, set the status of, or merge the checked tickets; all or nothing."""
+    user = _user(request)
+    ids = request.POST.getlist("tickets")
+    visible = {t.public_id: t for t in queries.visible_tickets(user).filter(public_id__in=ids)}
+    form = BulkForm(request.POST, ticket_ids=list(visible))
+    error = None
+    if form.is_valid():
+        tickets = [visible[i] for i in form.cleaned_data["tickets"]]
+        data = form.cleaned_data
+        try:
+            if data["action"] == "assign":
+                inbox_actions.bulk_assign(tickets, data["agent"], actor=user)
+            elif data["action"] == "tag":
+                inbox_actions.bulk_tag(tickets, data["tag"], actor=user)
+            elif data["action"] == "status":
+                inbox_actions.bulk_status(tickets, data["status"], actor=user)
+            else:
+                target = _merge_target(user, data["target"]) if data["target"] else min(
+                    tickets, key=lambda t: (t.date_created, t.pk))
+                actions.merge_tickets(target, tickets, actor=user)
+        except ActionError as exc:
+            error = exc.message
+    if form.is_valid() and error is None:
+        if not request.htmx:  # type: ignore[attr-defined]
+            return redirect(f"{reverse('inbox')}?{request.GET.urlencode()}")
+        return render(request, "tickets/_list.html", _inbox_context(request, oob_views=True))
+    template = "tickets/_list.html" if request.htmx else "tickets/inbox.html"  # type: ignore[attr-defined]
+    return render(request, template, _inbox_context(
+        request, bulk_form=form, bulk_error=error, oob_views=True), status=UNPROCESSABLE)
+
+
+def _merge_target(user: User, ident: str) -> Ticket:
+    found = queries.find_ticket(ident.strip())
+    if found is None or not queries.can_see_ticket(user, found):
+        raise ActionError(_("There is no ticket %(id)s.") % {"id": ident})
+    return found
+
+
+# --- one ticket ------------------------------------------------------------------------------
+
+
+def _visible_ticket(request: HttpRequest, ticket_id: str) -> Ticket:
+    return get_object_or_404(
+        queries.visible_tickets(_user(request)).select_related("owner", "agent", "department"),
+        public_id=ticket_id,
+    )
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    user = _user(request)
+    canned = [
+        (c.public_id, c.keywords or c.messagetext[:40],
+         queries.expand_variables(c.messagetext, ticket=ticket, agent=user))
+        for c in queries.canned_messages_for(user, ticket.department)
+    ]
+    other = queries.contact_tickets(user, ticket.owner, exclude=ticket)[:10] if ticket.owner else []
+    return {
+        "ticket": ticket,
+        "groups": queries.conversation(ticket),
+        "events": TicketEvent.objects.filter(ticket=ticket).select_related(
+            "actor_user", "actor_contact").order_by("-at", "-pk")[:50],
+        "other_tickets": other,
+        "canned": canned,
+        "reply_form": extra.pop("reply_form", None) or ReplyForm(),
+        "assign_form": AssignForm(initial={"agent": ticket.agent}),
+        "department_form": DepartmentForm(initial={"department": ticket.department.public_id}),
+        "tags_form": TagsForm(
+            ticket=ticket, initial={"tags": [t.public_id for t in ticket.tags.all()]}
+        ),
+        "status_form": StatusForm(),
+        "merge_form": MergeForm(),
+        "query": request.GET.urlencode(),
+        "is_closed": ticket.status in HIDDEN,
+        **extra,
+    }
+
+
+@agent_view
+@require_GET
+def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = _visible_ticket(request, ticket_id)
+    context = _ticket_context(request, ticket)
+    if request.GET.get("part") == "live":
+        return render(request, "tickets/_ticket_live.html", context)
+    if request.htmx.target == "ticket-pane":  # type: ignore[attr-defined]
+        return render(request, "tickets/_ticket.html", context)
+    return render(request, "tickets/inbox.html", {**_inbox_context(request), **context})
+
+
+def _respond(
+    request: HttpRequest, ticket: Ticket, *, error: str | None = None, **extra: Any
+) -> HttpResponse:
+    """After a ticket action: the pane again (HTMX) or the page; with an error, 422."""
+    # Read again: the change (or a refused one) may have left the object stale.
+    ticket = _visible_ticket(request, ticket.public_id)
+    if error is None and not request.htmx:  # type: ignore[attr-defined]
+        return redirect("ticket_detail", ticket_id=ticket.public_id)
+    context = _ticket_context(request, ticket, action_error=error, **extra)
+    status = UNPROCESSABLE if error else 200
+    if request.htmx:  # type: ignore[attr-defined]
+        response = render(request, "tickets/_ticket.html", context, status=status)
+        response["HX-Push-Url"] = reverse("ticket_detail", args=[ticket.public_id])
+        return response
+    return render(request, "tickets/inbox.html", {**_inbox_context(request), **context},
+                  status=status)
+
+
+def _form_error(form: Any) -> str:
+    return " ".join(str(message) for messages in form.errors.values() for message in messages)
+
+
+def ticket_action(
+    form_class: type[Any], change: Callable[[HttpRequest, Ticket, dict[str, Any]], Ticket | None],
+) -> Callable[..., HttpResponseBase]:
+    """A POST on one visible ticket: validate ``form_class``, run ``change`` (which calls the
+    actions and may answer the ticket to show next); bad input shows the error, changes
+    nothing."""
+
+    @agent_view
+    @require_POST
+    def view(request: HttpRequest, ticket_id: str) -> HttpResponse:
+        ticket = _visible_ticket(request, ticket_id)
+        kwargs = {"ticket": ticket} if form_class is TagsForm else {}
+        form = form_class(request.POST, **kwargs)
+        if not form.is_valid():
+            return _respond(request, ticket, error=_form_error(form))
+        try:
+            shown = change(request, ticket, form.cleaned_data)
+        except (ActionError, ValidationError) as exc:
+            return _respond(request, ticket, error=getattr(exc, "message", str(exc)))
+        return _respond(request, shown or ticket)
+
+    return view
+
+
+def _assign(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> None:
+    agent = _user(request) if request.POST.get("me") else data["agent"]
+    actions.assign_ticket(ticket, agent, actor=_user(request))
+
+
+def _department(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> None:
+    actions.change_department(ticket, data["department"], actor=_user(request))
+
+
+def _tags(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> None:
+    actions.set_tags(ticket, data["tags"], actor=_user(request))
+
+
+def _status(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> None:
+    until: datetime | None = data["until"]
+    inbox_actions.apply_status(ticket, data["status"], actor=_user(request), until=until)
+
+
+def _merge(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> Ticket:
+    target = _merge_target(_user(request), data["target"])
+    return actions.merge_tickets(target, [ticket], actor=_user(request))
+
+
+def _split(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> Ticket:
+    group = ticket.groups.filter(pk=data["group"]).first()
+    if group is None:
+        raise ActionError(_("This message is not part of the ticket."))
+    return actions.split_message(group, actor=_user(request))
+
+
+ticket_assign = ticket_action(AssignForm, _assign)
+ticket_department = ticket_action(DepartmentForm, _department)
+ticket_tags = ticket_action(TagsForm, _tags)
+ticket_status = ticket_action(StatusForm, _status)
+ticket_merge = ticket_action(MergeForm, _merge)
+ticket_split = ticket_action(SplitForm, _split)
+
+
+@agent_view
+@require_POST
+def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = _visible_ticket(request, ticket_id)
+    form = ReplyForm(request.POST)
+    error = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            inbox_actions.reply(
+                ticket, _user(request), data["body"], note=data["note"],
+                status=Status.RESOLVED if data["resolve"] else Status.ANSWERED,
+                uploads=request.FILES.getlist("files"),
+            )
+        except ActionError as exc:
+            error = exc.message
+    else:
+        error = _form_error(form)
+    if error:
+        return _respond(request, ticket, error=error, reply_form=form)
+    return _respond(request, ticket)
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def _stored_file(request: HttpRequest, file_id: str) -> StoredFile:
+    """A file of this account whose ticket the user may see (or their own upload that is
+    not attached yet); anything else is a 404."""
+    stored = get_object_or_404(
+        StoredFile.objects.select_related("message__group__ticket__department"),
+        public_id=file_id,
+    )
+    user = _user(request)
+    if stored.message is None:
+        if stored.uploaded_by_id != user.pk:
+            raise Http404
+    elif not queries.can_see_ticket(user, stored.message.group.ticket):
+        raise Http404
+    return stored
+
+
+def _serve(request: HttpRequest, file_id: str, *, inline: bool) -> FileResponse:
+    stored = _stored_file(request, file_id)
+    response = FileResponse(stored.file.open("rb"), content_type=stored.content_type)
+    response["Content-Disposition"] = files.disposition_header(
+        stored.name, stored.content_type, inline=inline
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a file shown inline may run nothing and reach nothing of the page's origin.
+    response["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    )
+    return response
+
+
+@agent_view
+@require_GET
+def file_view(request: HttpRequest, file_id: str) -> FileResponse:
+    return _serve(request, file_id, inline=True)
+
+
+@agent_view
+@require_GET
+def file_download(request: HttpRequest, file_id: str) -> FileResponse:
+    return _serve(request, file_id, inline=False)
