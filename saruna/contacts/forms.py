@@ -105,7 +105,7 @@ class PartyForm(ActionForm):
         for definition in self.custom_fields:
             name = CUSTOM_PREFIX + definition.code
             self.fields[name] = _custom_form_field(definition)
-            if not self.is_bound and definition.code in values:
+            if definition.code in values:
                 self.initial[name] = _custom_initial(definition, values[definition.code])
 
     def initial_from(self, instance: models.Model) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from saruna.contacts.common import ActionError, delete_record
 from saruna.contacts.models import Company, Contact, ContactEvent, ContactGroup, CustomField
 from saruna.tickets import queries
 from saruna.tickets.models import Ticket
-from saruna.tickets.settings_views import Kind
+from saruna.tickets.settings_views import Kind, posted_data
 
 PAGE_SIZE = 50
 MERGE_CANDIDATES = 20
@@ -101,7 +101,7 @@ def _save_page(
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_new(request: HttpRequest) -> HttpResponse:
-    form = forms.ContactForm(request.POST or None, user=_user(request))
+    form = forms.ContactForm(posted_data(request), user=_user(request))
     return _save_page(request, form) or render(
         request, "contacts/contact_form.html", {"form": form}
     )
@@ -111,7 +111,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, contact_id: str) -> HttpResponse:
     contact = _get_contact(contact_id)
-    form = forms.ContactForm(request.POST or None, user=_user(request), instance=contact)
+    form = forms.ContactForm(posted_data(request), user=_user(request), instance=contact)
     return _save_page(request, form, contact) or render(
         request, "contacts/contact_form.html", {"form": form, "contact": contact}
     )
@@ -205,7 +205,7 @@ def _delete_page(
     request: HttpRequest, obj: Contact | Company, tickets: QuerySet[Ticket]
 ) -> HttpResponse:
     user = _user(request)
-    form = forms.DeleteContactForm(request.POST or None)
+    form = forms.DeleteContactForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         trash = form.cleaned_data["delete_tickets"]
         if trash and _hidden_tickets(user, tickets):
@@ -251,7 +251,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_new(request: HttpRequest) -> HttpResponse:
-    form = forms.CompanyForm(request.POST or None, user=_user(request))
+    form = forms.CompanyForm(posted_data(request), user=_user(request))
     return _save_page(request, form) or render(
         request, "contacts/company_form.html", {"form": form}
     )
@@ -261,7 +261,7 @@ def company_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def company_edit(request: HttpRequest, company_id: str) -> HttpResponse:
     company = get_object_or_404(Company, public_id=company_id)
-    form = forms.CompanyForm(request.POST or None, user=_user(request), instance=company)
+    form = forms.CompanyForm(posted_data(request), user=_user(request), instance=company)
     return _save_page(request, form, company) or render(
         request, "contacts/company_form.html", {
             "form": form, "company": company,

@@ -28,7 +28,7 @@ class ActionForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.instance = user, instance
-        if instance is not None and not self.is_bound:
+        if instance is not None:  # also when bound: ``changed_data`` compares with it
             self.initial = {**self.initial_from(instance), **self.initial}
 
     def initial_from(self, instance: models.Model) -> dict[str, Any]:

@@ -74,6 +74,12 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+def posted_data(request: HttpRequest) -> Any:
+    """The form data of a POST, even an empty one (``request.POST or None`` would leave a
+    form with only unticked checkboxes unbound)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _allowed(request: HttpRequest, kind: Kind) -> User:
     user = _user(request)
     if kind.managers_only and not user.can_manage_account:
@@ -92,7 +98,7 @@ def object_list(request: HttpRequest, kind: Kind) -> HttpResponse:
 def _form_page(
     request: HttpRequest, kind: Kind, user: User, instance: Model | None
 ) -> HttpResponse:
-    form = kind.form(request.POST or None, user=user, instance=instance)
+    form = kind.form(posted_data(request), user=user, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
             kind.save(request.account, instance, **form.action_fields())  # type: ignore[attr-defined]
