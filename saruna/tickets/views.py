@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from saruna.accounts.models import User
 from saruna.contacts.common import ActionError
+from saruna.contacts.models import CustomField
 from saruna.tickets import actions, files, inbox_actions, queries
 from saruna.tickets.forms import (
     AssignForm,
@@ -270,6 +271,11 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[
         "events": TicketEvent.objects.filter(ticket=ticket).select_related(
             "actor_user", "actor_contact").order_by("-at", "-pk")[:50],
         "other_tickets": other,
+        "custom_fields": [
+            (field.name, ticket.custom_fields[field.code])
+            for field in CustomField.objects.filter(target=CustomField.Target.TICKET)
+            if field.code in ticket.custom_fields
+        ],
         "canned": canned,
         "reply_form": extra.pop("reply_form", None) or ReplyForm(),
         "assign_form": AssignForm(initial={"agent": ticket.agent}),

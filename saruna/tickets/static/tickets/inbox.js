@@ -137,6 +137,8 @@
       target.value = "";
     } else if (target.matches("#composer input[name=note]")) {
       markNote();
+    } else if (target.matches("#inbox-sort")) {
+      target.form.requestSubmit();
     } else if (target.matches("#bulk-form select[name=action]")) {
       syncBulk();
     } else if (target.matches("[data-check-all]")) {
