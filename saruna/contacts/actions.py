@@ -35,6 +35,7 @@ from saruna.contacts.models import (
 )
 from saruna.core import audit
 from saruna.core.models import Account
+from saruna.search import index as search_index
 from saruna.tickets import actions as ticket_actions
 from saruna.tickets.models import Status, Tag, Ticket
 
@@ -54,6 +55,7 @@ def create_contact(account: Account, *, actor: User | None = None, **fields: Any
         contact = Contact(account=account)
         _write(contact, fields)
         _history(contact, ContactEvent.Kind.CREATED, actor)
+        search_index.reindex_contact(contact)
     return contact
 
 
@@ -62,6 +64,7 @@ def update_contact(contact: Contact, *, actor: User | None = None, **fields: Any
         changed = _write(contact, fields)
         if changed:
             _history(contact, ContactEvent.Kind.UPDATED, actor, fields=changed)
+            search_index.reindex_contact(contact)
     return contact
 
 
@@ -75,6 +78,7 @@ def create_company(account: Account, *, actor: User | None = None, **fields: Any
 def update_company(company: Company, *, actor: User | None = None, **fields: Any) -> Company:
     with transaction.atomic():
         _write(company, fields)
+        search_index.reindex_company(company)
     return company
 
 
@@ -273,11 +277,15 @@ def merge_contacts(keep: Contact, merge_away: Contact, *, actor: User | None = N
         for model in (ContactEmail, ContactPhone):
             offset = model.objects.filter(contact=keep).count()
             model.objects.filter(contact=merge_away).update(position=F("position") + offset)
+        # Its search document is the one link that must not move to ``keep``.
+        search_index.forget_contact(merge_away)
         _repoint(merge_away, keep)
         keep.date_changed = timezone.now()
         keep.save()
         _history(keep, ContactEvent.Kind.MERGED_IN, actor, other=merge_away)
         _history(merge_away, ContactEvent.Kind.MERGED_AWAY, actor, other=keep)
+        # Tickets and addresses moved to ``keep``; the tombstone's document loses them.
+        search_index.reindex_contacts(Contact.objects.filter(pk__in=[keep.pk, merge_away.pk]))
         audit.record(
             keep.account, "contact.merged", actor=actor, target=keep,
             merged_away=merge_away.public_id, merged_away_name=merge_away.system_name,
@@ -311,12 +319,15 @@ def delete_contact(
     """Deletes the contact. Its tickets stay (showing the owner's last name and address) or,
     with ``delete_tickets``, go to the trash."""
     with transaction.atomic():
+        owned = list(Ticket.objects.filter(owner=contact).values_list("pk", flat=True))
         _release_tickets(Ticket.objects.filter(owner=contact), delete_tickets, actor)
         audit.record(
             contact.account, "contact.deleted", actor=actor, target=contact,
             delete_tickets=delete_tickets,
         )
         contact.delete()
+        # Its tickets now show the name and address it had (``deleted_owner_*``).
+        search_index.reindex_tickets(Ticket.objects.filter(pk__in=owned))
 
 
 def delete_company(
@@ -325,6 +336,7 @@ def delete_company(
     """Deletes the company; its contacts stay without a company. With ``delete_tickets`` the
     tickets owned by its contacts go to the trash."""
     with transaction.atomic():
+        members = list(company.contacts.values_list("pk", flat=True))
         if delete_tickets:
             _release_tickets(Ticket.objects.filter(owner__company=company), True, actor)
         audit.record(
@@ -332,6 +344,7 @@ def delete_company(
             delete_tickets=delete_tickets,
         )
         company.delete()
+        search_index.reindex_contacts(Contact.objects.filter(pk__in=members))
 
 
 def _release_tickets(tickets: models.QuerySet[Ticket], trash: bool, actor: User | None) -> None:

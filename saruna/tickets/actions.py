@@ -58,6 +58,7 @@ from saruna.core import audit
 from saruna.core.ids import new_code
 from saruna.core.models import Account
 from saruna.realtime.bus import group_name, publish
+from saruna.search import index as search_index
 from saruna.tickets.files import max_attachment_bytes, sniff_content_type
 from saruna.tickets.html import html_to_text, sanitize_html
 from saruna.tickets.models import (
@@ -270,6 +271,7 @@ def attach_file(group: MessageGroup, stored: StoredFile, *, actor: Actor = None)
         )
         stored.message = message
         stored.save(update_fields=["message"])
+        search_index.reindex_ticket(group.ticket)
     return message
 
 
@@ -330,6 +332,7 @@ def open_ticket(
             ticket, group_type, actor if outgoing else contact, body, format, now,
             files=files, mail_msg_id=mail_msg_id,
         )
+        search_index.reindex_ticket(ticket)
         _publish(ticket, ["created"], group=group)
     return ticket
 
@@ -397,6 +400,7 @@ def add_customer_message(
             ).exists()
             changes = _status_changes(ticket, Status.OPEN if answered else Status.NEW, now)
         changed = _change(ticket, contact, now, changes)
+        search_index.reindex_ticket(ticket)
         _publish(ticket, changed, group=group)
     return group
 
@@ -428,6 +432,7 @@ def add_agent_reply(
         if ticket.status not in (Status.CHATTING, Status.CALLING):
             changes = _status_changes(ticket, status, now, postponed_until)
         changed = _change(ticket, agent, now, changes)
+        search_index.reindex_ticket(ticket)
         _publish(ticket, changed, group=group)
     return group
 
@@ -446,6 +451,7 @@ def add_internal_note(
     with transaction.atomic():
         group = _add_group(ticket, GroupType.INTERNAL, agent, body, format, now, files=files)
         changed = _change(ticket, agent, now, {})
+        search_index.reindex_ticket(ticket)
         _publish(ticket, changed, group=group)
     return group
 
@@ -461,6 +467,7 @@ def delete_message(message: Message, *, actor: Actor = None) -> None:
             group.status = GroupStatus.DELETED
             group.save(update_fields=["status"])
         changed = _change(group.ticket, actor, now, {})
+        search_index.reindex_ticket(group.ticket)
         _publish(group.ticket, [*changed, "messages"])
 
 
@@ -574,6 +581,8 @@ def update_ticket(ticket: Ticket, *, actor: Actor = None, **fields: Any) -> Tick
                     changed.append(f"custom_fields.{code}")
             ticket.date_changed = now
             ticket.save()
+        if {"subject", "owner"} & set(changed):
+            search_index.reindex_ticket(ticket)
         _publish(ticket, changed)
     return ticket
 
@@ -837,6 +846,10 @@ def merge_tickets(target: Ticket, sources: Iterable[Ticket], *, actor: Actor = N
         target.last_activity = max(target.last_activity, latest or now)
         target.date_changed = now
         target.save()
+        # The sources' messages now belong to the target: both documents change.
+        search_index.reindex_tickets(
+            Ticket.objects.filter(pk__in=[target.pk, *(s.pk for s in sources)])
+        )
         audit.record(
             target.account, "ticket.merged", actor=actor if isinstance(actor, User) else None,
             target=target, sources=[s.code for s in sources],
@@ -887,6 +900,7 @@ def split_message(group: MessageGroup, *, actor: Actor = None) -> Ticket:
         _event(ticket, actor, now, "split", "", new)
         _event(new, actor, now, "split_from", "", ticket)
         _change(ticket, actor, now, {})
+        search_index.reindex_tickets(Ticket.objects.filter(pk__in=[ticket.pk, new.pk]))
         _publish(ticket, ["split"])
         _publish(new, ["created"])
     return new
