@@ -160,12 +160,18 @@ def _canned_messages(user: User) -> QuerySet[CannedMessage]:
     return mine
 
 
+def _departments(user: User) -> QuerySet[Department]:
+    # The default department is made on first use; its settings page is such a use.
+    actions.default_department(user.account)  # type: ignore[arg-type]
+    return Department.objects.prefetch_related("agents")
+
+
 DEPARTMENTS = Kind(
     name="settings_department", model=Department, form=settings_forms.DepartmentForm,
     save=actions.save_department, delete=actions.delete_department,
     title=gettext_lazy("Departments"), noun=gettext_lazy("department"),
     table="tickets/settings/_departments.html",
-    objects=lambda user: Department.objects.prefetch_related("agents"),
+    objects=lambda user: _departments(user),
     deletable=lambda department: department.public_id != DEFAULT_DEPARTMENT_ID,
 )
 TAGS = Kind(
