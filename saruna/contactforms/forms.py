@@ -32,7 +32,18 @@ def _form_field(spec: dict[str, Any]) -> forms.Field:
     return forms.CharField(label=label, required=required, max_length=max_length, widget=widget)
 
 
-class SubmissionForm(BotProtectedForm):
+class DescribedErrors(forms.Form):
+    """Screen readers announce a field's errors with the field: its input names the error
+    list (``<id>-errors`` in ``contactforms/_fields.html``); Django sets aria-invalid itself."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-errors"
+
+
+class SubmissionForm(DescribedErrors, BotProtectedForm):
     """One visitor's answers; field names are the contact form's field keys."""
 
     def __init__(self, contact_form: ContactForm, *args: Any, **kwargs: Any) -> None:
@@ -46,13 +57,6 @@ class SubmissionForm(BotProtectedForm):
             elif spec["key"] == "name":
                 self.fields["name"].widget.attrs["autocomplete"] = "name"
         self.order_fields([*(s["key"] for s in self.specs), "website", "started"])
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        # Screen readers announce a field's errors with it (Django sets aria-invalid itself).
-        for name in self.errors:
-            if name in self.fields:
-                self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-errors"
 
     def answers(self) -> dict[str, Any]:
         return {spec["key"]: self.cleaned_data.get(spec["key"]) for spec in self.specs}

@@ -224,3 +224,11 @@ def test_stored_xss_in_form_answers_is_inert_in_the_portal(account, agent, paylo
     assert_inert(conversation_html(page))
     title = re.search(r"<h1>(.*?)</h1>", page.content.decode(), re.S).group(1)
     assert "<" not in title
+
+
+def test_errors_are_named_by_their_fields(account, scoped, ticket):
+    page = host_client(account).post(link(ticket), {"body": ""}).content.decode()
+    assert 'aria-describedby="id_body-errors"' in page and 'id="id_body-errors"' in page
+    assert 'aria-invalid="true"' in page
+    page = host_client(account).post("/portal/login/", {"email": "nope"}).content.decode()
+    assert 'aria-describedby="id_email-errors"' in page and 'id="id_email-errors"' in page
