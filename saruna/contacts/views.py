@@ -138,6 +138,7 @@ def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
         "tickets": tickets[:PAGE_SIZE],
         "ticket_count": tickets.count(),
         "history": [(event, _changed(event)) for event in history],
+        "display_tz": _user(request).time_zone or request.account.time_zone or "UTC",  # type: ignore[attr-defined]
     })
 
 
