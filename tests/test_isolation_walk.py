@@ -100,6 +100,22 @@ def desk_id(kind):
     return lambda o: {"object_id": getattr(alpha_desk(o), kind)}
 
 
+def alpha_inbox(o):
+    """Tenant A's ticket with an attached file, made on first use (inbox routes)."""
+    if not hasattr(o, "inbox"):
+        from saruna.contacts import actions as contacts
+        from saruna.tickets import actions as tickets
+
+        a = o.pair.a
+        with scope(account=a):
+            owner = contacts.create_contact(a, firstname="Alpha", emails=["c@alpha.test"])
+            ticket = tickets.open_ticket(a, "Alpha ticket", "Hello", owner)
+            stored = tickets.store_file(a, "alpha.txt", b"Alpha file")
+            tickets.attach_file(ticket.groups.get(), stored)
+        o.inbox = SimpleNamespace(ticket=ticket.public_id, file=stored.public_id)
+    return o.inbox
+
+
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -110,6 +126,11 @@ OBJECT_ROUTES = {
     "transfer_ownership": lambda o: {"user_id": o.pair.agent_a.pk},
     "session_end": lambda o: {"pk": o.session.pk},
     "sharing_dismiss": lambda o: {"pk": o.finding.pk},
+    **{name: lambda o: {"ticket_id": alpha_inbox(o).ticket} for name in (
+        "ticket_detail", "ticket_row", "ticket_reply", "ticket_assign", "ticket_department",
+        "ticket_tags", "ticket_status", "ticket_merge", "ticket_split")},
+    **{name: lambda o: {"file_id": alpha_inbox(o).file} for name in (
+        "file_view", "file_download")},
     "contactform_edit": portal_alpha.form_id,
     "contactform_set_active": portal_alpha.form_id,
     "contactform_page": portal_alpha.form_id,
