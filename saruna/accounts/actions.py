@@ -29,6 +29,7 @@ from saruna.core.models import Account
 from saruna.core.net import client_ip
 from saruna.core.outbox import queue_email
 from saruna.core.urls import public_url
+from saruna.tickets.membership import join_default_department
 
 
 class ActionError(Exception):
@@ -418,6 +419,7 @@ def accept_invitation(
         adult_confirmed_at=now,
         last_password_change=now,
     )
+    join_default_department(user)
     invitation.accepted_at = now
     invitation.save(update_fields=["accepted_at"])
     audit.record(account, "invitation.accepted", actor=user, target=user, request=request,

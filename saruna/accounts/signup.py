@@ -24,6 +24,7 @@ from saruna.core.models import Account, Plan
 from saruna.core.net import client_ip
 from saruna.core.outbox import queue_email
 from saruna.core.urls import public_url
+from saruna.tickets.membership import join_default_department
 
 # --- Plans -----------------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ def create_account(
                         full_name=full_name, adult_confirmed_at=now,
                         last_password_change=now,
                     )
+                    join_default_department(owner)
                     audit.record(
                         account, "account.created", actor=owner, target=account,
                         request=request, slug=account.slug,

@@ -281,3 +281,19 @@ def test_revoking_twice_says_it_is_no_longer_open(account, owner, owner_client, 
     response = owner_client.post(f"/users/invitations/{invitation.pk}/resend/", follow=True)
     assert "no longer open: invite the person again" in response.content.decode()
     assert state(account) == before
+
+
+def test_an_accepted_agent_sees_the_default_departments_tickets(
+    account, owner, owner_client, capture
+):
+    from saruna.contacts.actions import find_or_create_contact_by_email
+    from saruna.tickets import queries
+    from saruna.tickets.actions import open_ticket
+
+    invite(owner_client, capture)
+    assert accept(account, invitation_path(mail.outbox[0])).status_code == 302
+    with scope(account=account):
+        customer, _ = find_or_create_contact_by_email(account, "customer@example.com")
+        ticket = open_ticket(account, "Where is my parcel?", "Hello", customer)
+        agent = User.objects.get(email="new@acme.test")
+        assert list(queries.visible_tickets(agent)) == [ticket]

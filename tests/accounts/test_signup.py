@@ -10,6 +10,7 @@ from django_scopes import scopes_disabled
 from saruna.accounts.models import User
 from saruna.accounts.signup import create_account, slug_base, suggest_slug
 from saruna.core.models import Account, AuditEvent
+from saruna.tickets.models import Department
 from saruna.web.forms import _stamp
 from tests.factories import make_account
 from tests.tenancy import host_client
@@ -67,6 +68,9 @@ def test_signup_creates_an_unverified_account_and_mails_a_link(
     assert owner.role == "owner" and owner.full_name == "Anna Bērziņa"
     assert owner.adult_confirmed_at is not None
     assert owner.check_password(PASSWORD)
+    with scopes_disabled():  # the help desk is ready: a default department with the owner
+        assert list(Department.objects.get(account=account, public_id="default").agents.all()) == [
+            owner]
 
     page = public_client.get(response["Location"])
     assert "Check your e-mail" in page.content.decode()
@@ -86,7 +90,7 @@ def test_following_the_link_activates_and_logs_in(
     response = browser.get(link_in(mail.outbox[0]).split("saruna.test", 1)[1], follow=True)
     assert response.status_code == 200
     assert "Your e-mail address is confirmed" in response.content.decode()
-    assert "Welcome, Anna" in response.content.decode()
+    assert "Anna Bērziņa" in response.content.decode()  # logged in: her name in the header
     account.refresh_from_db()
     assert account.status == Account.Status.ACTIVE and account.verified_at is not None
     with scopes_disabled():

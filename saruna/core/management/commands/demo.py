@@ -17,6 +17,7 @@ from saruna.accounts.models import User
 from saruna.accounts.signup import create_account, ensure_default_plans
 from saruna.core.models import Account
 from saruna.core.urls import public_url
+from saruna.tickets.membership import join_default_department
 
 DEMO_SLUG = "demo"
 
@@ -49,10 +50,11 @@ class Command(BaseCommand):
             has_owner = User.objects.filter(role=User.Role.OWNER).exists()
             if not has_owner:
                 # The account was made without one (e.g. in the admin): give it one.
-                User.objects.create_user(
+                owner = User.objects.create_user(
                     email, password, account=account, role=User.Role.OWNER,
                     full_name=full_name, adult_confirmed_at=timezone.now(),
                 )
+                join_default_department(owner)
         if is_provider and not account.is_provider:
             Account.objects.filter(pk=account.pk).update(is_provider=True)
         if has_owner:
