@@ -103,7 +103,8 @@ class BulkForm(forms.Form):
         field.choices = [(i, i) for i in ticket_ids]
         self.fields["agent"] = agent_choices()
         self.fields["tag"] = forms.ModelChoiceField(
-            queryset=Tag.objects.filter(is_archived=False), to_field_name="public_id", required=False, label=_("Tag"),
+            queryset=Tag.objects.filter(is_archived=False), to_field_name="public_id",
+            required=False, label=_("Tag"),
         )
 
     def clean(self) -> dict[str, Any]:

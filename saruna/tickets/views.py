@@ -109,14 +109,10 @@ def filter_tickets(user: User, params: QueryDict) -> QuerySet[Ticket]:
 
 
 def _search(user: User, tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
-    try:
-        from saruna.search import search_tickets  # type: ignore[attr-defined]
-    except ImportError:  # the search app is not there yet: subjects only
-        return tickets.filter(subject__icontains=query)
-    found = search_tickets(user.account, query)
-    if isinstance(found, QuerySet):
-        return tickets.filter(pk__in=found.values("pk"))
-    return tickets.filter(pk__in=list(found))
+    """Full-text search (``saruna.search``) within the tickets of the view."""
+    from saruna.search.queries import search_tickets  # imports models: not at load time
+
+    return tickets.filter(pk__in=search_tickets(user.account, query, within=tickets))
 
 
 def saved_views(user: User) -> list[dict[str, Any]]:
