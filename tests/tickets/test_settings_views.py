@@ -227,3 +227,11 @@ def test_settings_pages_are_isolated(two_tenants):
         assert Tag.objects.get().name == "Alpha tag"
     b_page = two_tenants.client_b().get("/settings/tags/").content.decode()
     assert "Alpha" not in b_page
+
+
+def test_settings_index_links_the_contact_forms_for_managers(owner_client, agent):
+    from tests.tenancy import host_client
+
+    assert 'href="/settings/forms/"' in owner_client.get("/settings/").content.decode()
+    page = host_client(agent.account, agent).get("/settings/").content.decode()
+    assert 'href="/settings/forms/"' not in page
