@@ -112,6 +112,8 @@ def _search(user: User, tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticke
     """Full-text search (``saruna.search``) within the tickets of the view."""
     from saruna.search.queries import search_tickets  # imports models: not at load time
 
+    if user.account is None:  # provider staff see no tickets (visible_tickets) to search
+        return tickets.none()
     return tickets.filter(pk__in=search_tickets(user.account, query, within=tickets))
 
 
