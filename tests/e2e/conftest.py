@@ -16,15 +16,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@pytest.fixture(scope="module")
+def chromium(monkeypatch_module):
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"CI needs Chromium at {CHROMIUM}")
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between browser steps are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Playwright's sync API runs an event loop in this thread while it is open; the ORM calls
+    # the tests make between browser steps are still plain synchronous code. Module scope: the
+    # loop is gone again before another module's tests (which may call async_to_sync) run.
+    monkeypatch_module.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -36,6 +37,12 @@ def chromium():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 @pytest.fixture
