@@ -8,7 +8,8 @@ queryset: the rank comes from the search engine). Turn them into objects in that
   are folded ("berzina" finds "Bērziņa"); a one-letter word must match whole.
 - A ticket code (``ABC-DEF-123``) or an e-mail address typed alone finds that ticket (the
   tickets that address owns) or that contact first, exactly.
-- Hits in a ticket's code, subject and owner rank above hits in its messages only.
+- Hits in a ticket's code, subject or owner come before hits in its messages only, each
+  group newest first (cheap at any size, unlike scoring every match); contacts newest first.
 - Anything may be typed: quotes, ``*``, ``-``, parentheses and operators such as ``NEAR`` or
   ``AND`` are plain text, never a syntax error.
 - Only rows of ``account`` are ever returned, and only those in ``within`` when given. Pass

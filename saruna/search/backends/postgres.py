@@ -3,9 +3,9 @@
 created), a GIN index on ``document``, and a trigram index on ``keys`` (codes, addresses)
 when ``pg_trgm`` is available, so part of an address or code finds it.
 
-A ticket's ``head`` (code, subject, people) is kept apart from ``document`` (head and body)
-because ranking reads it for every match: ``ts_rank`` over whole conversations would
-detoast each of them.
+Ranking, as on SQLite: hits in a ticket's ``head`` (code, subject, people) first, then the
+rest, each newest first. ``head`` is its own small column so that test reads little per
+match; ``ts_rank`` over whole conversations would detoast every one of them.
 """
 
 from __future__ import annotations
@@ -51,17 +51,19 @@ def write_contacts(texts: Sequence[ContactText]) -> None:
 
 
 def match_tickets(account_id: str, terms: Terms, within: QuerySet, limit: int) -> list[int]:
-    return _match("search_ticketdocument", "ticket_id", "head", account_id, terms, within, limit)
+    return _match("search_ticketdocument", "ticket_id", "(d.head @@ q.q) DESC, d.ticket_id DESC",
+                  account_id, terms, within, limit)
 
 
 def match_contacts(account_id: str, terms: Terms, within: QuerySet, limit: int) -> list[int]:
     return _match(
-        "search_contactdocument", "contact_id", "document", account_id, terms, within, limit
+        "search_contactdocument", "contact_id", "d.contact_id DESC", account_id, terms, within,
+        limit,
     )
 
 
 def _match(
-    table: str, key: str, ranked: str, account_id: str, terms: Terms, within: QuerySet,
+    table: str, key: str, order: str, account_id: str, terms: Terms, within: QuerySet,
     limit: int,
 ) -> list[int]:
     within_sql, within_params = within.order_by().values("pk").query.sql_with_params()
@@ -72,7 +74,7 @@ def _match(
     sql = f"""
         SELECT d.{key} FROM {table} d, to_tsquery('{CONFIG}', %s) AS q(q)
         WHERE d.account_id = %s AND ({condition}) AND d.{key} IN ({within_sql})
-        ORDER BY ts_rank(d.{ranked}, q.q) DESC, d.{key} DESC
+        ORDER BY {order}
         LIMIT %s
     """
     with connection.cursor() as cursor:
