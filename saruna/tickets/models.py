@@ -153,6 +153,8 @@ class Ticket(PublicIdModel):
             ),
         ]
         indexes = [
+            # The inbox: newest activity first over all of an account's tickets.
+            models.Index(fields=["account", "last_activity", "id"]),
             models.Index(fields=["account", "status", "last_activity"]),
             models.Index(fields=["account", "department", "status", "last_activity"]),
             models.Index(fields=["account", "agent", "status", "last_activity"]),
