@@ -29,9 +29,9 @@ def test_hosted_page_and_embedded_form_open_tickets(asgi_server, new_page, setti
     hosted = new_page()
     hosted.goto(asgi_server.url("acme", f"/f/{contact_form.public_id}/"))
     fill(hosted, "vera@example.com", "Ordered last week, nothing arrived.")
+    screenshot(hosted, "contact-form-hosted")
     hosted.get_by_role("button", name="Send").click()
     hosted.get_by_role("status").get_by_text("we answer within a day").wait_for()
-    screenshot(hosted, "contact-form-hosted")
 
     embed = tmp_path / "shop.html"
     embed.write_text(
@@ -51,10 +51,10 @@ def test_hosted_page_and_embedded_form_open_tickets(asgi_server, new_page, setti
     # The server's error is shown at its field and named by it.
     shop.get_by_text("Enter a valid email address.").wait_for()
     assert shop.get_by_label("Your e-mail").get_attribute("aria-invalid") == "true"
+    screenshot(shop, "contact-form-embedded")
     shop.get_by_label("Your e-mail").fill("vera@example.com")
     shop.get_by_role("button", name="Send").click()
     shop.get_by_role("status").get_by_text("we answer within a day").wait_for()
-    screenshot(shop, "contact-form-embedded")
 
     with scope(account=account):
         tickets = list(Ticket.objects.order_by("date_created"))
