@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from saruna.search.documents import ContactText, TicketText
 from saruna.search.models import ContactDocument, TicketDocument
@@ -49,9 +50,8 @@ def write_contacts(texts: Sequence[ContactText]) -> None:
 
 def match_tickets(account_id: str, terms: Terms, within: QuerySet, limit: int) -> list[int]:
     words = fts_query(terms)
-    # Hits in the head first, then the rest; each newest first, so FTS5 walks its index
-    # backwards and stops at ``limit`` instead of scoring every match (BM25 over half of a
-    # large account's tickets takes seconds).
+    # Hits in the head first, then the rest, each newest first: no scoring of every match
+    # (BM25 over half of a large account's tickets takes seconds).
     first = _match("search_ticket_fts", f"{{head}} : ({words})", within, limit)
     rest = _match("search_ticket_fts", words, within, limit + len(first))
     return list(dict.fromkeys([*first, *rest]))[:limit]
@@ -62,16 +62,10 @@ def match_contacts(account_id: str, terms: Terms, within: QuerySet, limit: int) 
 
 
 def _match(fts: str, expression: str, within: QuerySet, limit: int) -> list[int]:
-    """``within`` carries the account: its SQL filters on ``account_id``. The ``+`` keeps
-    SQLite from handing the IN list to FTS5 as rowid lookups (one full match per row)."""
-    within_sql, within_params = within.order_by().values("pk").query.sql_with_params()
-    sql = (
-        f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s AND +rowid IN ({within_sql}) "
-        f"ORDER BY rowid DESC LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [expression, *within_params, limit])
-        return [row[0] for row in cursor.fetchall()]
+    """The FTS hits become a set SQLite builds once; it then walks ``within`` (which carries
+    the account) newest first and stops at ``limit``."""
+    hits = RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [expression])
+    return list(within.filter(pk__in=hits).order_by("-pk").values_list("pk", flat=True)[:limit])
 
 
 def fts_query(terms: Terms) -> str:
