@@ -37,18 +37,14 @@ def department_ids_of(user: User) -> set[int]:
     return set(Department.objects.filter(agents=user).values_list("pk", flat=True))
 
 
-def _visibility(user: User) -> Q:
-    return Q(department__agents=user) | Q(agent=user)
-
-
 def visible_tickets(user: User) -> QuerySet[Ticket]:
     tickets = Ticket.objects.filter(account_id=user.account_id)
     if sees_all_tickets(user):
         return tickets
-    # A subquery, not a join, so a ticket is never listed twice.
-    return tickets.filter(
-        pk__in=Ticket.objects.filter(_visibility(user)).values("pk")
-    )
+    # The agent's department ids are read first (a handful), so both engines can walk the
+    # ticket indexes instead of building the set of every visible ticket on each call.
+    department_ids = list(user.departments.values_list("pk", flat=True))
+    return tickets.filter(Q(department_id__in=department_ids) | Q(agent=user))
 
 
 def can_see_ticket(user: User, ticket: Ticket) -> bool:
