@@ -59,6 +59,7 @@ from saruna.core.ids import new_code
 from saruna.core.models import Account
 from saruna.realtime.bus import group_name, publish
 from saruna.search import index as search_index
+from saruna.tickets.counts import bump_inbox_version
 from saruna.tickets.files import max_attachment_bytes, sniff_content_type
 from saruna.tickets.html import html_to_text, sanitize_html
 from saruna.tickets.models import (
@@ -957,6 +958,7 @@ def _publish(ticket: Ticket, changed: list[str], *, group: MessageGroup | None =
     before and after, so a consumer can drop events its agent may not see."""
     if not changed and group is None:
         return
+    bump_inbox_version(str(ticket.account_id))
     history = list(
         TicketHistory.objects.filter(ticket=ticket).order_by("-date_from", "-pk")[:2]
     )

@@ -30,6 +30,7 @@ from saruna.accounts.models import User
 from saruna.contacts.common import ActionError
 from saruna.contacts.models import CustomField
 from saruna.tickets import actions, files, inbox_actions, queries
+from saruna.tickets.counts import cached_counts
 from saruna.tickets.forms import (
     AssignForm,
     BulkForm,
@@ -117,23 +118,33 @@ def _search(user: User, tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticke
     return tickets.filter(pk__in=search_tickets(user.account, query, within=tickets))
 
 
-def saved_views(user: User) -> list[dict[str, Any]]:
-    """The left column: each saved view with its count, all from the visible tickets."""
+def _count_views(user: User) -> dict[str, Any]:
     visible = queries.visible_tickets(user)
     active = visible.exclude(status__in=HIDDEN)
-    fixed = active.aggregate(
-        mine=Count("pk", filter=Q(agent=user)),
-        unassigned=Count("pk", filter=Q(agent__isnull=True)),
-        all=Count("pk"),
-        overdue=Count("pk", filter=Q(date_due__lt=timezone.now()) & ~Q(status__in=CLOSED)),
-    )
+    return {
+        "fixed": active.aggregate(
+            mine=Count("pk", filter=Q(agent=user)),
+            unassigned=Count("pk", filter=Q(agent__isnull=True)),
+            all=Count("pk"),
+            overdue=Count("pk", filter=Q(date_due__lt=timezone.now()) & ~Q(status__in=CLOSED)),
+        ),
+        "department": dict(active.values_list("department").annotate(n=Count("pk"))),
+        "status": dict(visible.values_list("status").annotate(n=Count("pk"))),
+        "tag": dict(active.filter(tags__isnull=False).values_list("tags").annotate(n=Count("pk"))),
+    }
+
+
+def saved_views(user: User) -> list[dict[str, Any]]:
+    """The left column: each saved view with its count, all from the visible tickets."""
+    counts = cached_counts(user, lambda: _count_views(user))
+    fixed = counts["fixed"]
     views = [
         {"key": "mine", "label": _("Mine"), "count": fixed["mine"]},
         {"key": "unassigned", "label": _("Unassigned"), "count": fixed["unassigned"]},
         {"key": "all", "label": _("All open"), "count": fixed["all"]},
         {"key": "overdue", "label": _("Overdue"), "count": fixed["overdue"]},
     ]
-    by_department = dict(active.values_list("department").annotate(n=Count("pk")))
+    by_department = counts["department"]
     departments = Department.objects.all()
     if not queries.sees_all_tickets(user):
         departments = departments.filter(agents=user)
@@ -142,13 +153,13 @@ def saved_views(user: User) -> list[dict[str, Any]]:
          "group": "department"}
         for d in departments
     ]
-    by_status = dict(visible.values_list("status").annotate(n=Count("pk")))
+    by_status = counts["status"]
     views += [
         {"key": f"status:{s}", "label": Status(s).label, "count": by_status.get(s, 0),
          "group": "status"}
         for s in STATUS_VIEWS
     ]
-    by_tag = dict(active.filter(tags__isnull=False).values_list("tags").annotate(n=Count("pk")))
+    by_tag = counts["tag"]
     views += [
         {"key": f"tag:{t.public_id}", "label": t.name, "count": by_tag.get(t.pk, 0),
          "group": "tag"}

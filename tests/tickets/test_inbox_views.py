@@ -384,3 +384,21 @@ def test_other_account_cannot_reach_tickets(two_tenants):
         ticket = actions.open_ticket(two_tenants.a, "Alpha only", "Hi", contact)
     two_tenants.assert_isolated(f"/tickets/{ticket.public_id}/")
     assert "Alpha only" not in html(two_tenants.client_b().get("/inbox/"))
+
+
+def test_view_counts_are_cached_until_a_ticket_changes(
+    desk, agent, customer, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    support, _billing = desk
+    with django_capture_on_commit_callbacks(execute=True):
+        open_in(support, "First", customer)
+    counts = {v["key"]: v["count"] for v in saved_views(agent)}
+    assert counts["all"] == 1
+    with django_assert_max_num_queries(4):  # departments, tags, membership: no counting
+        saved_views(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_in(support, "Second", customer)
+    assert {v["key"]: v["count"] for v in saved_views(agent)}["all"] == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.assign_ticket(ticket, agent)
+    assert {v["key"]: v["count"] for v in saved_views(agent)}["mine"] == 1
