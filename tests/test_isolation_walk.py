@@ -129,6 +129,8 @@ OBJECT_ROUTES = {
     **{name: lambda o: {"ticket_id": alpha_inbox(o).ticket} for name in (
         "ticket_detail", "ticket_row", "ticket_reply", "ticket_assign", "ticket_department",
         "ticket_tags", "ticket_status", "ticket_merge", "ticket_split")},
+    "ticket_answer": lambda o: {"ticket_id": alpha_inbox(o).ticket,
+                                "answer_id": alpha_desk(o).settings_answer},
     **{name: lambda o: {"file_id": alpha_inbox(o).file} for name in (
         "file_view", "file_download")},
     "contactform_edit": portal_alpha.form_id,

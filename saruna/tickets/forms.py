@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from saruna.accounts.models import User
+from saruna.tickets.html import sanitize_html
 from saruna.tickets.inbox_actions import UNDELETE
 from saruna.tickets.models import Department, Status, Tag
 
@@ -33,10 +34,23 @@ STATUS_CHOICES = [
 
 
 class ReplyForm(forms.Form):
+    """The composer: ``body`` is the plain-text fallback (no JavaScript); the rich-text
+    editor puts its HTML in ``body_html``, which wins when given. That HTML is untrusted: it
+    is sanitised as soon as the form sees it, so neither the stored reply nor the composer
+    shown again after an error carries anything the sanitiser does not allow."""
+
     body = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea(
         attrs={"rows": 5}))
+    body_html = forms.CharField(required=False, strip=False, widget=forms.HiddenInput(
+        attrs={"data-editor-html": ""}))
     note = forms.BooleanField(label=_("Internal note"), required=False)
     resolve = forms.BooleanField(required=False)
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if data is not None and data.get("body_html"):
+            data = data.copy()
+            data["body_html"] = sanitize_html(data["body_html"])
+        super().__init__(data, *args, **kwargs)
 
 
 class AssignForm(forms.Form):

@@ -15,27 +15,29 @@ from django.utils.translation import gettext
 from saruna.accounts.models import User
 from saruna.contacts.common import ActionError
 from saruna.tickets import actions
+from saruna.tickets.html import sanitize_html
 from saruna.tickets.models import MessageFormat, MessageGroup, Status, Tag, Ticket
 
 UNDELETE = "undelete"
 
 
 def text_to_html(text: str) -> str:
-    """The composer is plain text: escaped, paragraphs and line breaks kept."""
+    """The plain composer (no JavaScript): escaped, paragraphs and line breaks kept."""
     return linebreaks(escape(text.strip())) if text.strip() else ""
 
 
 def reply(
-    ticket: Ticket, agent: User, text: str, *, note: bool = False,
+    ticket: Ticket, agent: User, text: str, *, html: str = "", note: bool = False,
     status: str = Status.ANSWERED, uploads: Sequence[UploadedFile] = (),
 ) -> MessageGroup:
-    """An agent reply (or internal note) with its attachments stored and attached."""
+    """An agent reply (or internal note) with its attachments stored and attached. ``html``
+    (the rich-text editor's, untrusted) is sanitised and wins over the plain ``text``."""
     with transaction.atomic():
         files = [
             actions.store_file(ticket.account, upload.name or "file", upload, actor=agent)
             for upload in uploads
         ]
-        body = text_to_html(text)
+        body = sanitize_html(html) if html.strip() else text_to_html(text)
         if note:
             return actions.add_internal_note(
                 ticket, agent, body, format=MessageFormat.HTML, files=files

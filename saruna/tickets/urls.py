@@ -8,6 +8,8 @@ urlpatterns = [
     path("tickets/<str:ticket_id>/", views.ticket_detail, name="ticket_detail"),
     path("tickets/<str:ticket_id>/row/", views.ticket_row, name="ticket_row"),
     path("tickets/<str:ticket_id>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("tickets/<str:ticket_id>/answers/<str:answer_id>/", views.ticket_answer,
+         name="ticket_answer"),
     path("tickets/<str:ticket_id>/assign/", views.ticket_assign, name="ticket_assign"),
     path("tickets/<str:ticket_id>/department/", views.ticket_department,
          name="ticket_department"),

@@ -41,7 +41,16 @@ from saruna.tickets.forms import (
     StatusForm,
     TagsForm,
 )
-from saruna.tickets.models import Department, Status, StoredFile, Tag, Ticket, TicketEvent
+from saruna.tickets.html import sanitize_html
+from saruna.tickets.models import (
+    Department,
+    MessageFormat,
+    Status,
+    StoredFile,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
 
 PAGE_SIZE = 50
 # Views other than a status list leave out the trash and spam.
@@ -286,6 +295,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[
             if field.code in ticket.custom_fields
         ],
         "canned": canned,
+        "answers": queries.predefined_answers_for(user, ticket.department).values_list(
+            "public_id", "name"),
         "reply_form": extra.pop("reply_form", None) or ReplyForm(),
         "assign_form": AssignForm(initial={"agent": ticket.agent}),
         "department_form": DepartmentForm(initial={"department": ticket.department.public_id}),
@@ -406,7 +417,7 @@ def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             inbox_actions.reply(
-                ticket, _user(request), data["body"], note=data["note"],
+                ticket, _user(request), data["body"], html=data["body_html"], note=data["note"],
                 status=Status.RESOLVED if data["resolve"] else Status.ANSWERED,
                 uploads=request.FILES.getlist("files"),
             )
@@ -417,6 +428,24 @@ def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
     if error:
         return _respond(request, ticket, error=error, reply_form=form)
     return _respond(request, ticket)
+
+
+@agent_view
+@require_GET
+def ticket_answer(request: HttpRequest, ticket_id: str, answer_id: str) -> HttpResponse:
+    """A predefined answer's body as sanitised HTML for the composer, its variables filled
+    for this ticket and agent; 404 unless the ticket is visible and the answer is one the
+    agent may use here (shared or theirs, for any department or the ticket's)."""
+    ticket = _visible_ticket(request, ticket_id)
+    user = _user(request)
+    answer = get_object_or_404(
+        queries.predefined_answers_for(user, ticket.department), public_id=answer_id
+    )
+    body = answer.body if answer.format == MessageFormat.HTML else (
+        inbox_actions.text_to_html(answer.body)
+    )
+    expanded = queries.expand_variables(body, ticket=ticket, agent=user, html=True)
+    return HttpResponse(sanitize_html(expanded), content_type="text/html; charset=utf-8")
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -67,14 +67,14 @@ def test_two_agents_work_one_ticket_live(asgi_server, new_page):
     second.locator("#ticket-pane[data-ticket]").wait_for()
 
     first.locator(f"{row} a.subject").click()
-    first.locator("#composer textarea").wait_for()
+    first.locator("#reply-editor").wait_for()
     assert first.url.endswith(f"/tickets/{ticket.public_id}/")
-    first.locator("#composer textarea").press_sequentially("We are looking", delay=20)
+    first.locator("#reply-editor").press_sequentially("We are looking", delay=20)
     warning = second.locator("#presence")
     warning.filter(has_text="Ben Ozols is replying").wait_for(timeout=5000)
     screenshot(second, "inbox-collision")
 
-    first.locator("#composer textarea").press_sequentially(" into it.", delay=10)
+    first.locator("#reply-editor").press_sequentially(" into it.", delay=10)
     first.get_by_role("button", name="Send", exact=True).click()
     first.locator("#ticket-conversation").get_by_text("We are looking into it.").wait_for()
 
@@ -112,7 +112,7 @@ def test_inbox_on_a_phone(asgi_server, new_page):
     phone = new_page(viewport={"width": 390, "height": 800}, is_mobile=True)
     log_in(phone, asgi_server, "ben@acme.test")
     phone.get_by_role("link", name="Small screen").click()
-    phone.locator("#composer textarea").wait_for()
+    phone.locator("#reply-editor").wait_for()
     assert not phone.locator("#ticket-list").is_visible()
     screenshot(phone, "inbox-phone")
     phone.get_by_role("link", name="← Inbox").click()

@@ -1,5 +1,6 @@
 // The agent inbox in the browser: keyboard shortcuts, live updates from the agent socket
-// (saruna:event, dispatched by web/agent.js) and the collision warning. Everything shown is
+// (saruna:event, dispatched by web/agent.js), the collision warning and the rich-text
+// composer (contenteditable with a small toolbar; no editor library). Everything shown is
 // rendered by the server: live updates fetch the changed row or ticket part and swap it in.
 (() => {
   "use strict";
@@ -116,24 +117,192 @@
   // Typing in the composer tells the others, at most every two seconds.
   let lastTyping = 0;
   document.addEventListener("input", (event) => {
-    if (!event.target.closest("#composer") || event.target.type === "file") return;
+    const composer = event.target.closest("#composer");
+    if (!composer || event.target.type === "file") return;
+    if (event.target.closest("[contenteditable]")) syncEditor(composer);
     if (Date.now() - lastTyping > 2000) {
       lastTyping = Date.now();
       socket().send({ type: "typing" });
     }
   });
 
+  // --- rich-text composer ---------------------------------------------------------------
+  // Progressive enhancement: without JavaScript the plain textarea is posted. Here the
+  // textarea hides, the contenteditable editor shows, and the editor's HTML is mirrored into
+  // the hidden body_html field, which the server sanitises (nothing from here is trusted).
+  const richArea = (composer) => {
+    const wrap = composer?.querySelector("[data-rich-editor]");
+    return wrap && !wrap.hidden ? wrap.querySelector("[contenteditable]") : null;
+  };
+  const syncEditor = (composer) => {
+    const area = richArea(composer);
+    if (!area) return;
+    const empty = !area.textContent.trim() && !area.querySelector("img");
+    composer.querySelector("[data-editor-html]").value = empty ? "" : area.innerHTML;
+    composer.querySelector("textarea").value = area.innerText;
+  };
+  const setupComposer = () => {
+    const composer = document.getElementById("composer");
+    const wrap = composer?.querySelector("[data-rich-editor]");
+    if (!wrap || composer.dataset.rich) return;
+    composer.dataset.rich = "1";
+    const area = wrap.querySelector("[contenteditable]");
+    const box = composer.querySelector("textarea");
+    // After a refused send the form comes back with the (server-sanitised) HTML or text.
+    const html = composer.querySelector("[data-editor-html]").value;
+    if (html) area.innerHTML = html;
+    else if (box.value) area.innerText = box.value;
+    box.hidden = true;
+    wrap.hidden = false;
+    composer.querySelectorAll("[data-answer]").forEach((picker) => { picker.hidden = false; });
+    markNote();
+  };
+  try { document.execCommand("defaultParagraphSeparator", false, "p"); } catch (_) { /* old browsers */ }
+
+  // The editor's last selection, so toolbar buttons and pickers act where the caret was.
+  let savedRange = null;
+  const inEditor = (node) => Boolean(node && document.getElementById("reply-editor")?.contains(node));
+  const restoreSelection = (area) => {
+    const selection = document.getSelection();
+    if (selection.rangeCount && area.contains(selection.anchorNode)) return;
+    selection.removeAllRanges();
+    if (savedRange && area.contains(savedRange.startContainer)) { selection.addRange(savedRange); return; }
+    const end = document.createRange();
+    end.selectNodeContents(area);
+    end.collapse(false);
+    selection.addRange(end);
+  };
+  const updateToolbar = () => {
+    document.querySelectorAll(".rich-toolbar [aria-pressed]").forEach((button) => {
+      let on = false;
+      try { on = document.queryCommandState(button.dataset.command); } catch (_) { /* unsupported */ }
+      button.setAttribute("aria-pressed", String(on));
+    });
+  };
+  document.addEventListener("selectionchange", () => {
+    const selection = document.getSelection();
+    if (selection.rangeCount && inEditor(selection.anchorNode)) {
+      savedRange = selection.getRangeAt(0).cloneRange();
+      updateToolbar();
+    }
+  });
+
+  // Links: http(s) and mailto only; a bare "example.com" becomes https://example.com.
+  const linkAddress = (input) => {
+    const value = (input || "").trim();
+    if (!value || value === "https://") return null;
+    if (/^(https?:\/\/|mailto:)/i.test(value)) return value;
+    if (/^[a-z][a-z0-9+-]*:/i.test(value)) return null;
+    return `https://${value}`;
+  };
+  const insertLink = (address) => {
+    const selection = document.getSelection();
+    if (!selection.isCollapsed) { document.execCommand("createLink", false, address); return; }
+    const link = document.createElement("a");
+    link.href = address;
+    link.textContent = address;
+    const range = selection.getRangeAt(0);
+    range.insertNode(link);
+    range.setStartAfter(link);
+    range.collapse(true);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  };
+  const runCommand = (button) => {
+    const composer = button.closest("#composer");
+    const area = richArea(composer);
+    if (!area) return;
+    area.focus();
+    restoreSelection(area);
+    const command = button.dataset.command;
+    if (command === "createLink") {
+      const address = linkAddress(window.prompt(button.closest("[role=toolbar]").dataset.linkPrompt, "https://"));
+      area.focus();
+      restoreSelection(area);
+      if (address) insertLink(address);
+    } else if (command === "removeFormat") {
+      document.execCommand("removeFormat");
+      document.execCommand("unlink");
+    } else {
+      document.execCommand(command);
+    }
+    syncEditor(composer);
+    updateToolbar();
+  };
+  // Toolbar buttons keep the editor's focus and selection when clicked with the mouse.
+  document.addEventListener("mousedown", (event) => {
+    if (event.target.closest(".rich-toolbar button")) event.preventDefault();
+  });
+  // The toolbar is one tab stop; arrow keys, Home and End move between its buttons.
+  document.addEventListener("keydown", (event) => {
+    const toolbar = event.target.closest?.(".rich-toolbar");
+    const moves = { ArrowRight: 1, ArrowLeft: -1, Home: "first", End: "last" };
+    if (!toolbar || !(event.key in moves)) return;
+    const buttons = [...toolbar.querySelectorAll("button")];
+    const at = buttons.indexOf(event.target.closest("button"));
+    const step = moves[event.key];
+    const next = step === "first" ? 0 : step === "last" ? buttons.length - 1
+      : (at + step + buttons.length) % buttons.length;
+    buttons.forEach((button, i) => { button.tabIndex = i === next ? 0 : -1; });
+    buttons[next].focus();
+    event.preventDefault();
+  });
+  // The editor's HTML is in the form before HTMX (or the browser) reads it.
+  document.addEventListener("submit", (event) => {
+    if (event.target.id === "composer") syncEditor(event.target);
+  }, true);
+
+  // Server HTML goes in as it is (insertHTML would wrap it in spans of computed styles).
+  const insertHtml = (html) => {
+    const selection = document.getSelection();
+    const range = selection.getRangeAt(0);
+    range.deleteContents();
+    // Not into a link the caret is in (a paragraph inside an <a> would be a link too).
+    const start = range.startContainer;
+    const link = (start.nodeType === Node.ELEMENT_NODE ? start : start.parentElement)?.closest("#reply-editor a");
+    if (link) { range.setStartAfter(link); range.collapse(true); }
+    const content = fragment(html);
+    const last = content.lastChild;
+    range.insertNode(content);
+    if (!last) return;
+    range.setStartAfter(last);
+    range.collapse(true);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  };
+  // Canned messages (text) and predefined answers (HTML from the server) go in at the caret.
+  const insertIntoComposer = ({ text, html }) => {
+    const composer = document.getElementById("composer");
+    const area = richArea(composer);
+    if (area) {
+      area.focus();
+      restoreSelection(area);
+      if (html) insertHtml(html);
+      else document.execCommand("insertText", false, text);
+      syncEditor(composer);
+      return;
+    }
+    const box = composer?.querySelector("textarea");
+    if (!box || !text) return;
+    const at = box.selectionStart ?? box.value.length;
+    box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd ?? at);
+    box.focus();
+  };
+  const insertAnswer = async (url) => {
+    const response = await get(url);
+    if (response.ok) insertIntoComposer({ html: await response.text() });
+  };
+
   // --- composer helpers -----------------------------------------------------------------
   document.addEventListener("change", (event) => {
     const target = event.target;
     if (target.matches("[data-canned]")) {
       const option = target.selectedOptions[0];
-      const box = document.querySelector("#composer textarea");
-      if (option?.dataset.text && box) {
-        const at = box.selectionStart ?? box.value.length;
-        box.value = box.value.slice(0, at) + option.dataset.text + box.value.slice(box.selectionEnd ?? at);
-        box.focus();
-      }
+      if (option?.dataset.text) insertIntoComposer({ text: option.dataset.text });
+      target.value = "";
+    } else if (target.matches("[data-answer]")) {
+      const option = target.selectedOptions[0];
+      if (option?.dataset.url) insertAnswer(option.dataset.url);
       target.value = "";
     } else if (target.matches("#composer input[name=note]")) {
       markNote();
@@ -158,9 +327,13 @@
     if (form) form.dataset.action = form.querySelector("select[name=action]").value;
   };
   syncBulk();
+  setupComposer();
+  document.body.addEventListener("htmx:afterSettle", setupComposer);
 
   // Remote images stay unloaded until asked for, and only http(s) addresses are loaded.
   document.addEventListener("click", (event) => {
+    const toolButton = event.target.closest(".rich-toolbar button");
+    if (toolButton) { runCommand(toolButton); return; }
     if (event.target.matches("[data-remote-images]")) {
       document.querySelectorAll("#ticket-conversation img[data-remote-src]").forEach((img) => {
         if (/^https?:\/\//i.test(img.dataset.remoteSrc)) img.src = img.dataset.remoteSrc;
@@ -193,12 +366,12 @@
     if (!composer) return;
     composer.querySelector("input[name=note]").checked = note;
     markNote();
-    composer.querySelector("textarea").focus();
+    (richArea(composer) || composer.querySelector("textarea")).focus();
   };
   const click = (selector) => document.querySelector(selector)?.click();
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") { help(false); return; }
-    const typing = event.target.closest("input, textarea, select, [contenteditable]");
+    const typing = event.target.closest("input, textarea, select, [contenteditable], [role=toolbar]");
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     const handlers = {
       j: () => moveSelection(1),
