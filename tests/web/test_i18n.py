@@ -21,8 +21,11 @@ def po_entries(path: Path) -> list[dict]:
                 entries.append(current)
             current, field = None, None
             continue
-        current = current or {"flags": "", "msgid": "", "msgstr": []}
-        if line.startswith("#,"):
+        current = current or {"flags": "", "msgctxt": "", "msgid": "", "msgstr": []}
+        if line.startswith("msgctxt "):
+            field = "msgctxt"
+            current["msgctxt"] = ast.literal_eval(line[8:])
+        elif line.startswith("#,"):
             current["flags"] += line
         elif line.startswith("#"):
             continue
@@ -50,7 +53,10 @@ def test_latvian_catalog_is_complete_and_compiled():
     with open(CATALOG / "django.mo", "rb") as compiled:
         catalog = gettext.GNUTranslations(compiled)._catalog  # type: ignore[attr-defined]
     compiled_ids = {key if isinstance(key, str) else key[0] for key in catalog}
-    missing = {e["msgid"] for e in entries} - compiled_ids
+    # gettext keys an entry with a context as "context\x04msgid".
+    missing = {
+        f"{e['msgctxt']}\x04{e['msgid']}" if e["msgctxt"] else e["msgid"] for e in entries
+    } - compiled_ids
     assert missing == set(), "django.mo is stale: run `make messages`"
 
 
