@@ -322,32 +322,32 @@ def invite(request: HttpRequest) -> HttpResponse:
     })
 
 
-@manager_required
-@require_POST
-def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+def _invitation_action(
+    request: HttpRequest, invitation_id: str, action: Any, done: str
+) -> HttpResponse:
+    """Run ``action`` on one of the account's invitations and say how it went."""
     invitation = get_object_or_404(Invitation, pk=invitation_id)
     try:
-        actions.resend_invitation(request, invitation, actor=_user(request))
+        action(request, invitation, actor=_user(request))
     except ActionError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Invitation sent again to %(email)s.")
-                         % {"email": invitation.email})
+        messages.success(request, done % {"email": invitation.email})
     return redirect("users")
+
+
+@manager_required
+@require_POST
+def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    return _invitation_action(request, invitation_id, actions.resend_invitation,
+                              _("Invitation sent again to %(email)s."))
 
 
 @manager_required
 @require_POST
 def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
-    invitation = get_object_or_404(Invitation, pk=invitation_id)
-    try:
-        actions.revoke_invitation(request, invitation, actor=_user(request))
-    except ActionError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("The invitation to %(email)s was revoked.")
-                         % {"email": invitation.email})
-    return redirect("users")
+    return _invitation_action(request, invitation_id, actions.revoke_invitation,
+                              _("The invitation to %(email)s was revoked."))
 
 
 @require_http_methods(["GET", "POST"])
