@@ -3,8 +3,6 @@ writes happen in :mod:`saruna.accounts.actions`."""
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
 from typing import Any, cast
 
 from django import forms
@@ -15,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from saruna.accounts import actions, totp
 from saruna.accounts.models import Invitation, User
+from saruna.core.timezones import zone_choices
 
 ROLE_CHOICES = [(User.Role.AGENT, User.Role.AGENT.label), (User.Role.ADMIN, User.Role.ADMIN.label)]
 
@@ -94,10 +93,8 @@ class PasswordResetRequestForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True}))
 
 
-@cache
 def _time_zone_choices() -> list[tuple[str, Any]]:
-    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
-    return [("", _("The account's time zone")), *((z, z.replace("_", " ")) for z in zones)]
+    return [("", _("The account's time zone")), *zone_choices()]
 
 
 class ProfileForm(forms.Form):

@@ -35,6 +35,7 @@ from saruna.contacts.models import (
 )
 from saruna.core import audit
 from saruna.core.models import Account
+from saruna.core.timezones import utc_offset_seconds, zone_names
 from saruna.search import index as search_index
 from saruna.tickets import actions as ticket_actions
 from saruna.tickets.models import Status, Tag, Ticket
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 PARTY_FIELDS = (
     "system_name", "description", "avatar_url", "language", "city", "countrycode", "ip",
-    "note", "useragent", "screen", "time_offset", "latitude", "longitude",
+    "note", "useragent", "screen", "time_offset", "time_zone", "latitude", "longitude",
 )
 CONTACT_FIELDS = (*PARTY_FIELDS, "firstname", "lastname", "gender", "job_position", "company")
 COMPANY_FIELDS = (*PARTY_FIELDS, "name")
@@ -96,6 +97,8 @@ def _write(party: Party, fields: Mapping[str, Any]) -> list[str]:
             setattr(party, name, _cleared(party, name, fields[name]))
     party.countrycode = party.countrycode.upper()
     party.language = party.language.lower()
+    if party.time_zone and party.time_zone in zone_names():
+        party.time_offset = utc_offset_seconds(party.time_zone)
     if "custom_fields" in fields:
         target = CustomField.Target.CONTACT if is_contact else CustomField.Target.COMPANY
         party.custom_fields = CustomField.merge_values(

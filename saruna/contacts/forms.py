@@ -26,6 +26,7 @@ from saruna.contacts.models import (
     Party,
     normalize_email,
 )
+from saruna.core.timezones import zone_choices
 from saruna.tickets.models import Tag
 from saruna.tickets.settings_forms import ActionForm, colour_field
 
@@ -67,9 +68,11 @@ class PartyForm(ActionForm):
         help_text=_("One a line."),
     )
     language = forms.ChoiceField(label=_("Language"), required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
     time_offset = forms.TypedChoiceField(
-        label=_("Time zone"), required=False, coerce=int, empty_value=None,
+        label=_("UTC offset"), required=False, coerce=int, empty_value=None,
         choices=[("", "—"), *OFFSET_CHOICES],
+        help_text=_("Used only when no time zone is chosen; a browser reports it in chats."),
     )
     city = forms.CharField(label=_("City"), max_length=100, required=False)
     countrycode = forms.CharField(
@@ -95,6 +98,7 @@ class PartyForm(ActionForm):
         self.fields["language"].choices = [("", "—"), *sorted(  # type: ignore[attr-defined]
             languages.items(), key=lambda item: str(item[1])
         )]
+        self.fields["time_zone"].choices = [("", "—"), *zone_choices()]  # type: ignore[attr-defined]
         offset = self.initial.get("time_offset")
         if offset is not None and offset not in dict(OFFSET_CHOICES):  # e.g. a browser's odd offset
             self.fields["time_offset"].choices = [  # type: ignore[attr-defined]
@@ -211,7 +215,7 @@ class ContactForm(PartyForm):
 
     field_order = [
         "firstname", "lastname", "system_name", "emails", "phones", "company", "job_position",
-        "language", "time_offset", "city", "countrycode", "groups", "tags", "note",
+        "language", "time_zone", "time_offset", "city", "countrycode", "groups", "tags", "note",
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -238,7 +242,7 @@ class CompanyForm(PartyForm):
     )
 
     field_order = [
-        "name", "system_name", "emails", "phones", "language", "time_offset", "city",
+        "name", "system_name", "emails", "phones", "language", "time_zone", "time_offset", "city",
         "countrycode", "groups", "description", "note",
     ]
 

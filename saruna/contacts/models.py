@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from saruna.contacts.common import ActionError, PublicIdModel
 from saruna.core.models import TenantModel
+from saruna.core.timezones import utc_offset_seconds, validate_zone_name
 
 
 class ContactType(models.TextChoices):
@@ -126,6 +127,10 @@ class Party(PublicIdModel):
     useragent = models.CharField(_("browser"), max_length=1000, blank=True)
     screen = models.CharField(_("screen"), max_length=32, blank=True)
     time_offset = models.IntegerField(_("UTC offset (seconds)"), null=True, blank=True)
+    # IANA name; when set it wins over ``time_offset``, which then follows it (daylight saving).
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_zone_name]
+    )
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     type = models.CharField(max_length=1, choices=ContactType.choices, default=ContactType.VISITOR)
@@ -155,6 +160,10 @@ class Party(PublicIdModel):
 
     def phone_list(self) -> list[str]:
         return [p.phone for p in self.phones.all()]  # type: ignore[attr-defined]
+
+    def utc_offset(self) -> int | None:
+        """Seconds east of UTC now: from the named zone when known, else as reported."""
+        return utc_offset_seconds(self.time_zone) if self.time_zone else self.time_offset
 
     @property
     def primary_email(self) -> str:

@@ -20,7 +20,14 @@ from django.views.decorators.http import require_http_methods
 from saruna.accounts.models import User
 from saruna.contacts import actions, forms
 from saruna.contacts.common import ActionError, delete_record
-from saruna.contacts.models import Company, Contact, ContactEvent, ContactGroup, CustomField
+from saruna.contacts.models import (
+    Company,
+    Contact,
+    ContactEvent,
+    ContactGroup,
+    CustomField,
+    Party,
+)
 from saruna.tickets import queries
 from saruna.tickets.models import Ticket
 from saruna.tickets.settings_views import Kind, posted_data
@@ -132,14 +139,18 @@ def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
     return render(request, "contacts/contact_detail.html", {
         "contact": contact,
         "custom_values": _custom_values(CustomField.Target.CONTACT, contact.custom_fields),
-        "time_zone": (
-            forms.offset_label(contact.time_offset) if contact.time_offset is not None else ""
-        ),
+        "time_zone": _zone_label(contact),
         "tickets": tickets[:PAGE_SIZE],
         "ticket_count": tickets.count(),
         "history": [(event, _changed(event)) for event in history],
         "display_tz": _user(request).time_zone or request.account.time_zone or "UTC",  # type: ignore[attr-defined]
     })
+
+
+def _zone_label(party: Party) -> str:
+    offset = party.utc_offset()
+    label = forms.offset_label(offset) if offset is not None else ""
+    return f"{party.time_zone.replace('_', ' ')} ({label})" if party.time_zone else label
 
 
 def _custom_values(target: str, values: dict[str, str]) -> list[tuple[str, str]]:

@@ -122,6 +122,8 @@ def default_department(account: Account) -> Department:
         return found
     with translation.override(account.language):
         name = gettext("Default")
+    if Department.objects.filter(account=account, name__iexact=name).exists():
+        name = f"{name} ({DEFAULT_DEPARTMENT_ID})"  # an agent-made "Default" keeps its name
     try:
         with transaction.atomic():
             return Department.objects.create(

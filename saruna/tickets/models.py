@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,11 @@ class Department(PublicIdModel):
     class Meta(PublicIdModel.Meta):
         verbose_name = _("department")
         ordering = ["name", "pk"]
+        constraints = [
+            *PublicIdModel.Meta.constraints,
+            # Agents pick departments by name; "Sales" and "sales" would be indistinguishable.
+            models.UniqueConstraint("account", Lower("name"), name="department_name_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import zoneinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from saruna.accounts.models import User
 from saruna.accounts.signup import check_chosen_slug, slug_base
 from saruna.core.models import Account
+from saruna.core.timezones import zone_choices
 
 BOT_ERROR = _(
     "We could not accept this form. Please check it, wait a few seconds and send it again."
@@ -186,10 +186,6 @@ class ForgotAccountForm(SiteForm):
     email = forms.EmailField(label=_("Your e-mail address"))
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
-
-
 class DemoForm(BotProtectedForm):
     name = forms.CharField(label=_("Your name"), max_length=200)
     email = forms.EmailField(label=_("E-mail"))
@@ -214,4 +210,4 @@ class DemoForm(BotProtectedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = time_zone_choices()  # type: ignore[attr-defined]
+        self.fields["time_zone"].choices = zone_choices()  # type: ignore[attr-defined]

@@ -54,6 +54,25 @@ def test_create_contact_with_emails_phones_and_custom_field(scoped, owner_web, o
         assert shown in page
 
 
+def test_named_time_zone_follows_daylight_saving(scoped, owner_web, time_machine):
+    time_machine.move_to("2026-07-01 12:00Z")
+    response = owner_web.post("/contacts/new/", {"firstname": "Ilze", "time_zone": "Europe/Riga"})
+    contact = Contact.objects.get()
+    assert response.status_code == 302
+    assert (contact.time_zone, contact.time_offset) == ("Europe/Riga", 3 * 3600)
+    assert "Europe/Riga (UTC+03:00)" in owner_web.get(response["Location"]).content.decode()
+    time_machine.move_to("2026-12-01 12:00Z")
+    assert "Europe/Riga (UTC+02:00)" in owner_web.get(response["Location"]).content.decode()
+
+
+def test_unknown_time_zone_changes_nothing(scoped, owner_web):
+    response = owner_web.post("/contacts/new/", {"firstname": "X", "time_zone": "Mars/Olympus"})
+    assert response.status_code == 200 and not Contact.objects.exists()
+    with pytest.raises(actions.ActionError, match="Unknown time zone: Mars/Olympus"):
+        actions.create_contact(scoped, firstname="X", time_zone="Mars/Olympus")
+    assert not Contact.objects.exists()
+
+
 def test_edit_contact_keeps_a_derived_name_following(scoped, owner_web):
     contact = actions.create_contact(scoped, firstname="Ada", lastname="Byron",
                                      emails=["ada@example.com"])

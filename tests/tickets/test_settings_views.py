@@ -72,6 +72,23 @@ def test_department_crud_and_members(scoped, owner_web, owner, agent):
     assert not Department.objects.filter(pk=sales.pk).exists()
 
 
+def test_department_names_are_unique_ignoring_case(scoped, owner_web):
+    actions.save_department(scoped, name="Sales")
+    response = owner_web.post("/settings/departments/new/", {"name": "sales"})
+    assert response.status_code == 200
+    assert "This department exists already." in response.content.decode()
+    assert list(Department.objects.filter(name__iexact="sales").values_list("name", flat=True)) == [
+        "Sales"
+    ]
+
+
+def test_default_department_is_made_even_when_its_name_is_taken(scoped):
+    taken = actions.save_department(scoped, name="Default")
+    default = actions.default_department(scoped)
+    assert default.public_id == "default" and default.pk != taken.pk
+    assert default.name == "Default (default)"
+
+
 def test_default_department_can_be_renamed_but_not_deleted(scoped, owner_web):
     default = actions.default_department(scoped)
     owner_web.post("/settings/departments/default/", {"name": "Support"})
