@@ -155,6 +155,7 @@ LINK_ROUTES = {
     "verify_email": lambda o: {"token": signup.verification_token(o.pair.a, "owner@alpha.test")},
     "support_enter": lambda o: {"token": o.support_token},
     "portal_ticket": portal_alpha.ticket_link,
+    "portal_file": portal_alpha.ticket_file,
     "portal_login_link": portal_alpha.login_link,
 }
 

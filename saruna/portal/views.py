@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.html import linebreaks
+from django.urls import reverse
+from django.utils.html import format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,9 +21,18 @@ from saruna.contacts.models import Contact
 from saruna.core import ratelimit
 from saruna.portal import login as magic
 from saruna.portal.forms import LoginForm, ReplyForm
+from saruna.tickets import files
 from saruna.tickets.actions import SYSTEM_GROUP_TYPES, ActionError, add_customer_message
 from saruna.tickets.html import sanitize_html
-from saruna.tickets.models import Message, MessageFormat, Status, Ticket
+from saruna.tickets.models import (
+    Message,
+    MessageFormat,
+    MessageGroup,
+    Status,
+    StoredFile,
+    Ticket,
+    Visibility,
+)
 from saruna.tickets.queries import conversation
 
 LOGIN_LIMIT = "10/h"  # per visitor address
@@ -110,14 +122,31 @@ def _body_html(message: Message) -> SafeString:
     return mark_safe(linebreaks(message.body, autoescape=True))
 
 
+def _shown_groups(ticket: Ticket) -> QuerySet[MessageGroup]:
+    """The groups the portal shows (their messages: the public ones only); what a customer
+    may download is decided by the same rule."""
+    return conversation(ticket, public_only=True).exclude(type__in=SYSTEM_GROUP_TYPES)
+
+
+def _file_link(ticket: Ticket, message: Message) -> str:
+    """A file message's name (escaped by the template), or a link to download the file;
+    a file message whose file is gone shows the name only."""
+    stored = next(iter(message.files.all()), None)
+    if stored is None:
+        return message.text
+    url = reverse("portal_file", kwargs={
+        "urlcode": ticket.public_access_urlcode, "file_id": stored.public_id,
+    })
+    return format_html('<a href="{}">{}</a>', url, message.text)
+
+
 def _groups(ticket: Ticket) -> list[dict[str, Any]]:
-    groups = conversation(ticket, public_only=True).exclude(type__in=SYSTEM_GROUP_TYPES)
     result = []
-    for group in groups:
+    for group in _shown_groups(ticket):
         parts = []
         for message in group.messages.all():
             if message.format == MessageFormat.JSON:
-                parts.append({"file": message.text})
+                parts.append({"file": _file_link(ticket, message)})
             else:
                 parts.append({"html": _body_html(message)})
         if parts:
@@ -127,22 +156,52 @@ def _groups(ticket: Ticket) -> list[dict[str, Any]]:
     return result
 
 
-@require_http_methods(["GET", "POST"])
-def ticket(request: HttpRequest, urlcode: str) -> HttpResponse:
+def _ticket_for_link(urlcode: str) -> Ticket:
+    """The ticket a portal link opens, for anyone holding the link: a merged ticket's link
+    opens the ticket it was merged into (when that one is shown); deleted, spam and unknown
+    tickets are not found. Callers redirect when the answer has another link."""
     found = Ticket.objects.select_related("owner", "account").filter(
         public_access_urlcode=urlcode
     ).first()
     if found is None:
         raise Http404
     if found.merged_into_id is not None:
-        target = Ticket.objects.filter(pk=found.merged_into_id).first()
+        target = Ticket.objects.select_related("owner", "account").filter(
+            pk=found.merged_into_id
+        ).first()
         if target is not None and target.status not in HIDDEN_STATUSES:
-            return redirect("portal_ticket", urlcode=target.public_access_urlcode)
+            return target
     if found.status in HIDDEN_STATUSES:
         raise Http404
-    form = ReplyForm(request.POST or None) if found.owner is not None else None
+    return found
+
+
+@require_GET
+def ticket_file(request: HttpRequest, urlcode: str, file_id: str) -> HttpResponseBase:
+    """A file attached to a message the ticket's page shows, always as a download; any other
+    file (an internal note's, another ticket's, a missing one) is not found."""
+    found = _ticket_for_link(urlcode)
+    if found.public_access_urlcode != urlcode:
+        return redirect("portal_file", urlcode=found.public_access_urlcode, file_id=file_id)
+    stored = StoredFile.objects.filter(
+        public_id=file_id,
+        message__visibility=Visibility.PUBLIC,
+        message__group__in=_shown_groups(found).values("pk"),
+    ).first()
+    if stored is None:
+        raise Http404
+    return files.file_response(stored, inline=False)
+
+
+@require_http_methods(["GET", "POST"])
+def ticket(request: HttpRequest, urlcode: str) -> HttpResponse:
+    found = _ticket_for_link(urlcode)
+    if found.public_access_urlcode != urlcode:
+        return redirect("portal_ticket", urlcode=found.public_access_urlcode)
+    owner = found.owner
+    form = ReplyForm(request.POST or None) if owner is not None else None
     if request.method == "POST":
-        if form is None:
+        if form is None or owner is None:
             raise Http404
         if form.is_valid():
             key = f"{found.account_id}:portal-reply:{ratelimit.client_key(request)}"
@@ -150,7 +209,7 @@ def ticket(request: HttpRequest, urlcode: str) -> HttpResponse:
                 form.add_error(None, TOO_MANY)
             else:
                 try:
-                    add_customer_message(found, found.owner, form.cleaned_data["body"])
+                    add_customer_message(found, owner, form.cleaned_data["body"])
                 except ActionError as error:
                     form.add_error("body", error.message)
                 else:

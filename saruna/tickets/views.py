@@ -468,17 +468,7 @@ def _stored_file(request: HttpRequest, file_id: str) -> StoredFile:
 
 
 def _serve(request: HttpRequest, file_id: str, *, inline: bool) -> FileResponse:
-    stored = _stored_file(request, file_id)
-    response = FileResponse(stored.file.open("rb"), content_type=stored.content_type)
-    response["Content-Disposition"] = files.disposition_header(
-        stored.name, stored.content_type, inline=inline
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    # Even a file shown inline may run nothing and reach nothing of the page's origin.
-    response["Content-Security-Policy"] = (
-        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    )
-    return response
+    return files.file_response(_stored_file(request, file_id), inline=inline)
 
 
 @agent_view
