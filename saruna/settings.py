@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "saruna.search",
     "saruna.contactforms",
     "saruna.portal",
+    "saruna.mail",
     "saruna.web",
     "saruna.realtime",
 ]
@@ -239,6 +240,15 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "SARUNA_FROM_EMAIL", f"Saruna <no-reply@{SARUNA_BASE_DOMAIN}>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Inbound e-mail (saruna.mail)
+# Larger mails are refused with a polite bounce (SMTP 552) or skipped on IMAP with an error.
+SARUNA_MAIL_MAX_BYTES = int(os.environ.get("SARUNA_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+# Saruna's own SMTP server for forwarding addresses <anything>@<slug>.<base-domain>;
+# `saruna smtpd` runs it, `saruna serve` too when SARUNA_SMTPD is on.
+SARUNA_SMTPD = env_flag("SARUNA_SMTPD")
+SARUNA_SMTPD_HOST = os.environ.get("SARUNA_SMTPD_HOST", "127.0.0.1")
+SARUNA_SMTPD_PORT = int(os.environ.get("SARUNA_SMTPD_PORT", "2525"))
 
 # --- Product rules
 SARUNA_TERMS_VERSION = os.environ.get("SARUNA_TERMS_VERSION", "2026-11-01")
