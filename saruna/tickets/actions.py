@@ -59,6 +59,7 @@ from saruna.core.ids import new_code
 from saruna.core.models import Account
 from saruna.realtime.bus import group_name, publish
 from saruna.search import index as search_index
+from saruna.tickets import queries, signals
 from saruna.tickets.counts import bump_inbox_version
 from saruna.tickets.files import max_attachment_bytes, sniff_content_type
 from saruna.tickets.html import html_to_text, sanitize_html
@@ -421,21 +422,32 @@ def add_agent_reply(
     mail_msg_id: str = "",
     parent: MessageGroup | None = None,
     date_created: datetime | None = None,
+    subject: str = "",
 ) -> MessageGroup:
     """An agent's answer to the customer (mailing it is the mail channel's job); the ticket
-    becomes ``status`` (A by default) unless a chat or call is running."""
+    becomes ``status`` (A by default) unless a chat or call is running. A ``subject`` other
+    than the default is kept as the group's TITLE message (``queries.reply_subject``)."""
     _refuse_if_closed(ticket)
     now = date_created or timezone.now()
+    # One line: it becomes a mail header.
+    subject = " ".join(subject.split())
     with transaction.atomic():
         group = _add_group(
             ticket, group_type, agent, body, format, now, files=files,
             mail_msg_id=mail_msg_id, parent=parent,
         )
+        if subject and subject != queries.default_reply_subject(ticket):
+            Message.objects.create(
+                account_id=ticket.account_id, group=group, type=MessageType.TITLE,
+                format=MessageFormat.TEXT, body=subject, text=subject, datecreated=now,
+                **_author(agent),
+            )
         changes: dict[str, Any] = {}
         if ticket.status not in (Status.CHATTING, Status.CALLING):
             changes = _status_changes(ticket, status, now, postponed_until)
         changed = _change(ticket, agent, now, changes)
         search_index.reindex_ticket(ticket)
+        signals.agent_replied.send(sender=MessageGroup, group=group)
         _publish(ticket, changed, group=group)
     return group
 

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from saruna.accounts.models import User
 from saruna.tickets.html import sanitize_html
 from saruna.tickets.inbox_actions import UNDELETE
-from saruna.tickets.models import Department, Status, Tag
+from saruna.tickets.models import Department, Status, Tag, Ticket
+from saruna.tickets.queries import default_reply_subject
 
 
 def agent_choices() -> forms.ModelChoiceField:
@@ -43,14 +44,20 @@ class ReplyForm(forms.Form):
         attrs={"rows": 5}))
     body_html = forms.CharField(required=False, strip=False, widget=forms.HiddenInput(
         attrs={"data-editor-html": ""}))
+    # Empty: the default, shown as the placeholder (``queries.default_reply_subject``).
+    subject = forms.CharField(label=_("Subject"), max_length=500, required=False)
     note = forms.BooleanField(label=_("Internal note"), required=False)
     resolve = forms.BooleanField(required=False)
 
-    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, data: Any = None, *args: Any, ticket: Ticket | None = None, **kwargs: Any
+    ) -> None:
         if data is not None and data.get("body_html"):
             data = data.copy()
             data["body_html"] = sanitize_html(data["body_html"])
         super().__init__(data, *args, **kwargs)
+        if ticket is not None:
+            self.fields["subject"].widget.attrs["placeholder"] = default_reply_subject(ticket)
 
 
 class AssignForm(forms.Form):

@@ -28,10 +28,11 @@ def text_to_html(text: str) -> str:
 
 def reply(
     ticket: Ticket, agent: User, text: str, *, html: str = "", note: bool = False,
-    status: str = Status.ANSWERED, uploads: Sequence[UploadedFile] = (),
+    status: str = Status.ANSWERED, uploads: Sequence[UploadedFile] = (), subject: str = "",
 ) -> MessageGroup:
     """An agent reply (or internal note) with its attachments stored and attached. ``html``
-    (the rich-text editor's, untrusted) is sanitised and wins over the plain ``text``."""
+    (the rich-text editor's, untrusted) is sanitised and wins over the plain ``text``; a
+    note is not mailed, so it has no ``subject``."""
     with transaction.atomic():
         files = [
             actions.store_file(ticket.account, upload.name or "file", upload, actor=agent)
@@ -43,7 +44,8 @@ def reply(
                 ticket, agent, body, format=MessageFormat.HTML, files=files
             )
         return actions.add_agent_reply(
-            ticket, agent, body, format=MessageFormat.HTML, status=status, files=files
+            ticket, agent, body, format=MessageFormat.HTML, status=status, files=files,
+            subject=subject,
         )
 
 

@@ -23,6 +23,7 @@ from saruna.tickets.models import (
     Department,
     Message,
     MessageGroup,
+    MessageType,
     PredefinedAnswer,
     Ticket,
     Visibility,
@@ -94,10 +95,11 @@ def contact_tickets(
 
 def conversation(ticket: Ticket, *, public_only: bool = False) -> QuerySet[MessageGroup]:
     """The ticket's message groups in display order with their messages, authors and files.
-    ``public_only`` (customer portal) drops internal groups and internal messages."""
-    messages = Message.objects.select_related("author_user", "author_contact").prefetch_related(
-        "files"
-    )
+    ``public_only`` (customer portal) drops internal groups and internal messages. A reply's
+    e-mail subject (a TITLE message) is a header of its mail, not something it says."""
+    messages = Message.objects.exclude(type=MessageType.TITLE).select_related(
+        "author_user", "author_contact"
+    ).prefetch_related("files")
     groups = MessageGroup.objects.filter(ticket=ticket)
     if public_only:
         messages = messages.filter(visibility=Visibility.PUBLIC)
@@ -107,6 +109,21 @@ def conversation(ticket: Ticket, *, public_only: bool = False) -> QuerySet[Messa
         .prefetch_related(Prefetch("messages", queryset=messages))
         .order_by("datecreated", "sort_order", "pk")
     )
+
+
+def default_reply_subject(ticket: Ticket) -> str:
+    """A reply's e-mail subject unless the agent gives another. "Re:" is the mail convention
+    (RFC 5322), not a word to translate, and is not added twice."""
+    if ticket.subject.lower().startswith("re:"):
+        return ticket.subject
+    return f"Re: {ticket.subject}"
+
+
+def reply_subject(group: MessageGroup) -> str:
+    """The subject to mail an agent reply with: the one the agent gave (its TITLE message)
+    or the ticket's default."""
+    given = group.messages.filter(type=MessageType.TITLE).values_list("body", flat=True).first()
+    return given or default_reply_subject(group.ticket)
 
 
 def canned_messages_for(

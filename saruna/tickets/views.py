@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -297,7 +297,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[
         "canned": canned,
         "answers": queries.predefined_answers_for(user, ticket.department).values_list(
             "public_id", "name"),
-        "reply_form": extra.pop("reply_form", None) or ReplyForm(),
+        "reply_form": extra.pop("reply_form", None) or ReplyForm(ticket=ticket),
         "assign_form": AssignForm(initial={"agent": ticket.agent}),
         "department_form": DepartmentForm(initial={"department": ticket.department.public_id}),
         "tags_form": TagsForm(
@@ -411,7 +411,7 @@ ticket_split = ticket_action(SplitForm, _split)
 @require_POST
 def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
     ticket = _visible_ticket(request, ticket_id)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, ticket=ticket)
     error = None
     if form.is_valid():
         data = form.cleaned_data
@@ -419,7 +419,7 @@ def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
             inbox_actions.reply(
                 ticket, _user(request), data["body"], html=data["body_html"], note=data["note"],
                 status=Status.RESOLVED if data["resolve"] else Status.ANSWERED,
-                uploads=request.FILES.getlist("files"),
+                uploads=request.FILES.getlist("files"), subject=data["subject"],
             )
         except ActionError as exc:
             error = exc.message
@@ -432,10 +432,11 @@ def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
 
 @agent_view
 @require_GET
-def ticket_answer(request: HttpRequest, ticket_id: str, answer_id: str) -> HttpResponse:
-    """A predefined answer's body as sanitised HTML for the composer, its variables filled
-    for this ticket and agent; 404 unless the ticket is visible and the answer is one the
-    agent may use here (shared or theirs, for any department or the ticket's)."""
+def ticket_answer(request: HttpRequest, ticket_id: str, answer_id: str) -> JsonResponse:
+    """A predefined answer for the composer, its variables filled for this ticket and agent:
+    ``{"subject": text ("" if it has none), "html": the sanitised body}``; 404 unless the
+    ticket is visible and the answer is one the agent may use here (shared or theirs, for
+    any department or the ticket's)."""
     ticket = _visible_ticket(request, ticket_id)
     user = _user(request)
     answer = get_object_or_404(
@@ -445,7 +446,8 @@ def ticket_answer(request: HttpRequest, ticket_id: str, answer_id: str) -> HttpR
         inbox_actions.text_to_html(answer.body)
     )
     expanded = queries.expand_variables(body, ticket=ticket, agent=user, html=True)
-    return HttpResponse(sanitize_html(expanded), content_type="text/html; charset=utf-8")
+    subject = queries.expand_variables(answer.subject, ticket=ticket, agent=user)
+    return JsonResponse({"subject": " ".join(subject.split()), "html": sanitize_html(expanded)})
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""The reply composer: rich text sanitised on write, and predefined answers fetched with
-their variables filled, for visible tickets and the agent's own or shared answers only."""
+"""The reply composer: rich text sanitised on write, the reply's e-mail subject, and
+predefined answers fetched with their variables filled, for visible tickets and the agent's
+own or shared answers only."""
 
 import pytest
 from django_scopes import scope
 
 from saruna.contacts import actions as contact_actions
-from saruna.tickets import actions
+from saruna.tickets import actions, queries
 from saruna.tickets.forms import ReplyForm
 from saruna.tickets.models import Message, MessageType
 from tests.tenancy import host_client
@@ -107,6 +108,7 @@ def answers(scoped, owner, agent, ticket):
     return {
         "shared": actions.save_predefined_answer(
             scoped, name="Greeting", format="H",
+            subject="{$ticket_code}:\n{$ticket_subject} for {$contact_name}",
             body="<p>Hello <b>{$contact_name}</b>, ticket {$ticket_code}.</p>"
                  "<script>alert(1)</script>"),
         "agent_text": actions.save_predefined_answer(
@@ -127,13 +129,16 @@ def test_predefined_answer_is_expanded_and_sanitised(ticket, agent, answers):
     client = host_client(agent.account, agent)
     response = client.get(answer_url(ticket, answers["shared"]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/html")
-    body = response.content.decode()
-    assert body == f"<p>Hello <b>Cleo Customer</b>, ticket {ticket.code}.</p>"
+    # The subject is plain text on one line (a mail header); the body sanitised HTML.
+    assert response.json() == {
+        "subject": f"{ticket.code}: Printer on fire for Cleo Customer",
+        "html": f"<p>Hello <b>Cleo Customer</b>, ticket {ticket.code}.</p>",
+    }
 
-    text = client.get(answer_url(ticket, answers["agent_text"])).content.decode()
-    # A text answer becomes HTML; the values are escaped for it.
-    assert text == "<p>Regards,<br>Agent &lt;agent@acme.test&gt;</p>"
+    text = client.get(answer_url(ticket, answers["agent_text"])).json()
+    # A text answer becomes HTML; the values are escaped for it. No subject: none to set.
+    assert text == {"subject": "",
+                    "html": "<p>Regards,<br>Agent &lt;agent@acme.test&gt;</p>"}
 
     page = client.get(f"/tickets/{ticket.public_id}/").content.decode()
     assert "Greeting" in page and "Mine" in page
@@ -144,8 +149,10 @@ def test_predefined_answer_values_are_escaped(ticket, owner, answers):
     with scope(account=ticket.account):
         contact_actions.update_contact(ticket.owner, firstname="<img src=x onerror=alert(1)>")
     client = host_client(owner.account, owner)
-    body = client.get(answer_url(ticket, answers["shared"])).content.decode()
-    assert "<img" not in body and "&lt;img" in body
+    answer = client.get(answer_url(ticket, answers["shared"])).json()
+    assert "<img" not in answer["html"] and "&lt;img" in answer["html"]
+    # The subject is text the page sets as an input's value: kept as typed, not HTML.
+    assert answer["subject"].endswith("for <img src=x onerror=alert(1)> Customer")
 
 
 def test_predefined_answer_not_available_is_404(ticket, agent, answers, scoped):
@@ -176,3 +183,52 @@ def test_predefined_answer_of_another_tenant_is_404(two_tenants):
         response = client.get(answer_url(ticket, answer))
         assert response.status_code == 404
         assert "Alpha" not in response.content.decode()
+
+
+# --- the reply's subject ---------------------------------------------------------------------
+
+
+def titles(ticket) -> list[str]:
+    return list(Message.objects.filter(group__ticket=ticket, type=MessageType.TITLE)
+                .values_list("body", flat=True))
+
+
+def test_reply_with_its_own_subject_keeps_it_for_the_mail(ticket, owner):
+    client = host_client(owner.account, owner)
+    page = client.get(f"/tickets/{ticket.public_id}/").content.decode()
+    assert 'name="subject"' in page and 'placeholder="Re: Printer on fire"' in page
+
+    client.post(reply_url(ticket), {"body": "Fixed.", "subject": "  Your printer,\r\nfixed "})
+    assert titles(ticket) == ["Your printer, fixed"]
+    group = ticket.groups.latest("pk")
+    assert queries.reply_subject(group) == "Your printer, fixed"
+    # A header of the mail, not a line of the conversation.
+    page = client.get(f"/tickets/{ticket.public_id}/?part=live").content.decode()
+    assert "Fixed." in page and "Your printer, fixed" not in page
+
+
+def test_default_or_empty_subject_adds_nothing(ticket, owner):
+    client = host_client(owner.account, owner)
+    client.post(reply_url(ticket), {"body": "One", "subject": ""})
+    client.post(reply_url(ticket), {"body": "Two", "subject": "Re: Printer on fire"})
+    assert titles(ticket) == []
+    assert queries.reply_subject(ticket.groups.latest("pk")) == "Re: Printer on fire"
+    ticket.subject = "RE: already a reply"
+    assert queries.default_reply_subject(ticket) == "RE: already a reply"
+
+
+def test_a_note_has_no_subject(ticket, owner):
+    client = host_client(owner.account, owner)
+    client.post(reply_url(ticket), {"body": "Between us", "note": "on", "subject": "Ignored"})
+    assert titles(ticket) == []
+    assert last_body(ticket) == "<p>Between us</p>"
+
+
+def test_too_long_subject_is_refused(ticket, owner):
+    client = host_client(owner.account, owner)
+    before = Message.objects.count()
+    response = client.post(reply_url(ticket), {"body": "Hi", "subject": "x" * 501},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert "at most 500 characters" in response.content.decode()
+    assert Message.objects.count() == before

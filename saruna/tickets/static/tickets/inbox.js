@@ -252,8 +252,8 @@
     if (event.target.id === "composer") syncEditor(event.target);
   }, true);
 
-  // Server HTML goes in as it is (insertHTML would wrap it in spans of computed styles).
-  const insertHtml = (html) => {
+  // Nodes go in as they are (insertHTML would wrap them in spans of computed styles).
+  const insertNodes = (content) => {
     const selection = document.getSelection();
     const range = selection.getRangeAt(0);
     range.deleteContents();
@@ -261,7 +261,6 @@
     const start = range.startContainer;
     const link = (start.nodeType === Node.ELEMENT_NODE ? start : start.parentElement)?.closest("#reply-editor a");
     if (link) { range.setStartAfter(link); range.collapse(true); }
-    const content = fragment(html);
     const last = content.lastChild;
     range.insertNode(content);
     if (!last) return;
@@ -277,7 +276,7 @@
     if (area) {
       area.focus();
       restoreSelection(area);
-      if (html) insertHtml(html);
+      if (html) insertNodes(fragment(html));
       else document.execCommand("insertText", false, text);
       syncEditor(composer);
       return;
@@ -288,10 +287,95 @@
     box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd ?? at);
     box.focus();
   };
+  // A predefined answer brings its subject too (when it has one) for the reply's mail.
   const insertAnswer = async (url) => {
     const response = await get(url);
-    if (response.ok) insertIntoComposer({ html: await response.text() });
+    if (!response.ok) return;
+    const answer = await response.json();
+    insertIntoComposer({ html: answer.html });
+    const subject = document.querySelector("#composer [name=subject]");
+    if (answer.subject && subject) {
+      subject.value = answer.subject;
+      subject.closest("details").open = true;
+    }
   };
+
+  // --- pasting --------------------------------------------------------------------------
+  // Pasted HTML keeps the structure the server keeps (tickets/html.py) and loses the rest
+  // (styles, classes, scripts, handlers, data: images), so the agent sees what is sent.
+  // span and font go (without their styles they would say nothing).
+  const PASTE_TAGS = new Set(["a", "abbr", "b", "blockquote", "br", "caption", "code", "del",
+    "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p",
+    "pre", "q", "s", "small", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul"]);
+  // Gone with their content rather than unwrapped into text.
+  const PASTE_DROP = new Set(["script", "style", "head", "title", "noscript", "template",
+    "iframe", "object", "embed", "svg", "math", "select", "textarea", "frameset", "meta", "link"]);
+  const PASTE_ATTRIBUTES = { a: ["href"], td: ["colspan", "rowspan"], th: ["colspan", "rowspan"],
+    ol: ["start"] };
+  const PASTE_URLS = { href: /^(https?:|mailto:|tel:)/i, src: /^https?:\/\//i };
+  // Bold, italic and underline said in a style (Docs, Office) on an element that goes.
+  const STYLE_TAGS = [
+    ["b", (style) => /^(bold|bolder|[6-9]00)$/.test(style.fontWeight)],
+    ["i", (style) => style.fontStyle === "italic"],
+    ["u", (style) => /underline/.test(style.textDecorationLine)],
+  ];
+  const cleanPasted = (source, target) => {
+    for (const node of source.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE) { target.append(node.data); continue; }
+      if (node.nodeType !== Node.ELEMENT_NODE || PASTE_DROP.has(node.localName)) continue;
+      const tag = node.localName;
+      const style = node.style || {};
+      const make = (name) => target.ownerDocument.createElement(name);
+      let into = target;
+      // Docs wraps a whole copy in <b style="font-weight:normal">.
+      const notBold = ["b", "strong"].includes(tag) && /^(normal|[1-5]00)$/.test(style.fontWeight);
+      if (!PASTE_TAGS.has(tag) || notBold) {
+        for (const [name, says] of STYLE_TAGS) {
+          if (says(style)) into = into.appendChild(make(name));
+        }
+      } else if (tag === "img") {
+        const src = (node.getAttribute("src") || "").trim();
+        if (!PASTE_URLS.src.test(src)) continue;
+        const image = into.appendChild(make("img"));
+        image.setAttribute("src", src);
+        for (const name of ["alt", "width", "height"]) {
+          if (node.hasAttribute(name)) image.setAttribute(name, node.getAttribute(name));
+        }
+        continue;
+      } else {
+        const element = make(tag);
+        for (const name of PASTE_ATTRIBUTES[tag] || []) {
+          const value = (node.getAttribute(name) || "").trim();
+          if (value && (!PASTE_URLS[name] || PASTE_URLS[name].test(value))) {
+            element.setAttribute(name, value);
+          }
+        }
+        // A link without a safe address keeps its text only.
+        if (tag !== "a" || element.hasAttribute("href")) into = into.appendChild(element);
+      }
+      cleanPasted(node, into);
+    }
+    return target;
+  };
+  document.addEventListener("paste", (event) => {
+    const area = event.target.closest?.("#reply-editor");
+    if (!area) return;
+    event.preventDefault();
+    const data = event.clipboardData;
+    const html = data.getData("text/html");
+    if (html) {
+      // Parsed inert (nothing runs or loads) and rebuilt in an inert template.
+      const pasted = new DOMParser().parseFromString(html, "text/html").body;
+      const clean = cleanPasted(pasted, document.createElement("template").content);
+      if (clean.textContent.trim() || clean.querySelector("img")) {
+        insertNodes(clean);
+        syncEditor(area.closest("#composer"));
+        return;
+      }
+    }
+    document.execCommand("insertText", false, data.getData("text/plain"));
+  });
 
   // --- composer helpers -----------------------------------------------------------------
   document.addEventListener("change", (event) => {
@@ -319,6 +403,7 @@
     if (!composer) return;
     const note = composer.querySelector("input[name=note]").checked;
     composer.classList.toggle("is-note", note);
+    composer.querySelector("[data-reply-only]").hidden = note;
     const send = composer.querySelector("button[name=send]");
     send.textContent = note ? send.dataset.noteLabel : send.dataset.replyLabel;
   };
