@@ -8,16 +8,18 @@ without HTMX render the whole page, so links and forms also work without JavaScr
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -56,14 +58,17 @@ PAGE_SIZE = 50
 # Views other than a status list leave out the trash and spam.
 HIDDEN = (Status.DELETED, Status.SPAM)
 CLOSED = (Status.RESOLVED, Status.CLOSED, Status.DELETED, Status.SPAM)
-SORTS = {
-    "activity": ("-last_activity", "-pk"),
-    "oldest": ("last_activity", "pk"),
-    "created": ("-date_created", "-pk"),
-    "due": ("date_due", "pk"),
-    "priority": ("-priority", "-last_activity"),
-    "subject": ("subject", "pk"),
+# Each sort: (field, descending) pairs ending in a unique tie-break. A row carries the same
+# order as a key (``sort_key``), so a row that arrives live finds its place on the page.
+SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "activity": (("last_activity", True), ("id", True)),
+    "oldest": (("last_activity", False), ("id", False)),
+    "created": (("date_created", True), ("id", True)),
+    "due": (("date_due", False), ("id", False)),
+    "priority": (("priority", True), ("last_activity", True), ("id", True)),
+    "subject": (("subject", False), ("id", False)),
 }
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUS_VIEWS = [Status.NEW, Status.OPEN, Status.ANSWERED, Status.POSTPONED, Status.RESOLVED,
                 Status.CLOSED, Status.SPAM, Status.DELETED]
 UNPROCESSABLE = 422
@@ -115,7 +120,34 @@ def filter_tickets(user: User, params: QueryDict) -> QuerySet[Ticket]:
     query = (params.get("q") or "").strip()
     if query:
         tickets = _search(user, tickets, query)
-    return tickets.order_by(*SORTS.get(params.get("sort") or "", SORTS["activity"]))
+    return tickets.order_by(*_ordering(_sort(params)))
+
+
+def _sort(params: QueryDict) -> tuple[tuple[str, bool], ...]:
+    return SORTS.get(params.get("sort") or "", SORTS["activity"])
+
+
+def _ordering(sort: tuple[tuple[str, bool], ...]) -> list[OrderBy]:
+    # A missing value (no due date) last on both engines: SQLite would put it first.
+    ordering = []
+    for name, descending in sort:
+        nulls = {"nulls_last": True} if Ticket._meta.get_field(name).null else {}
+        ordering.append(F(name).desc(**nulls) if descending else F(name).asc(**nulls))
+    return ordering
+
+
+def sort_key(ticket: Ticket, sort: tuple[tuple[str, bool], ...]) -> str:
+    """The ticket's place in a list as JSON: lists compared item by item, ascending, order
+    rows as ``filter_tickets`` does (times in microseconds, descending numbers negated,
+    a missing value null, which sorts last; text by code point, as SQLite and a C-collated
+    PostgreSQL order it)."""
+    key: list[Any] = []
+    for name, descending in sort:
+        value = getattr(ticket, name)
+        if isinstance(value, datetime):
+            value = (value - EPOCH) // timedelta(microseconds=1)
+        key.append(-value if descending and value is not None else value)
+    return json.dumps(key)
 
 
 def _search(user: User, tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
@@ -186,10 +218,12 @@ def _list_page(request: HttpRequest) -> Page:
 
 def _inbox_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     params = request.GET
+    page = _list_page(request)
     return {
         "views": saved_views(_user(request)),
         "current_view": params.get("view") or "all",
-        "page": _list_page(request),
+        "page": page,
+        "rows": [(t, sort_key(t, _sort(params))) for t in page.object_list],
         "q": params.get("q", ""),
         "sort": params.get("sort") or "activity",
         "sorts": [("activity", _("Latest activity")), ("oldest", _("Oldest activity")),
@@ -217,11 +251,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @agent_view
 @require_GET
 def ticket_row(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    """One list row for live updates: empty when the ticket has left the current view."""
+    """One list row for live updates, for the list's query string: 204 when the ticket is
+    not in its view or search (it left, or it never belonged there)."""
     ticket = _visible_ticket(request, ticket_id)
     if not filter_tickets(_user(request), request.GET).filter(pk=ticket.pk).exists():
-        return HttpResponse("")
-    return render(request, "tickets/_row.html", {"t": ticket})
+        return HttpResponse(status=204)
+    return render(request, "tickets/_row.html", {
+        "t": ticket, "sort_key": sort_key(ticket, _sort(request.GET))})
 
 
 @agent_view

@@ -117,3 +117,54 @@ def test_inbox_on_a_phone(asgi_server, new_page):
     screenshot(phone, "inbox-phone")
     phone.get_by_role("link", name="← Inbox").click()
     phone.locator(f"#row-{ticket.public_id}").wait_for()
+
+
+def test_new_tickets_arrive_where_the_sort_puts_them(asgi_server, new_page):
+    """Sorted by subject, page 1 of 2 of Support: a new ticket shows at its sorted place, and
+    not at all when it sorts onto page 2 or is in another department."""
+    account = make_account("acme")
+    make_user(account, "ben@acme.test", full_name="Ben Ozols", role="owner")
+
+    def seed():
+        with scope(account=account):
+            support = actions.save_department(account, name="Support")
+            billing = actions.save_department(account, name="Billing")
+            contact = contact_actions.create_contact(account, firstname="Cleo")
+            for n in range(51):
+                actions.open_ticket(account, f"Subject {n:02d}", "Hi", contact,
+                                    department=support)
+            return support, billing, contact
+
+    support, billing, contact = in_thread(seed)
+    page = new_page(**LAPTOP)
+    log_in(page, asgi_server, "ben@acme.test")
+    page.goto(asgi_server.url(
+        "acme", f"/inbox/?view=department:{support.public_id}&sort=subject"))
+    rows = page.locator("#ticket-rows .ticket-row")
+    rows.nth(49).wait_for()
+
+    def open_in(department, subject):
+        def create():
+            with scope(account=account):
+                return actions.open_ticket(account, subject, "Hi", contact,
+                                           department=department).public_id
+        return in_thread(create)
+
+    elsewhere = open_in(billing, "Subject 20b")  # sorts into the page, but not Support
+    later = open_in(support, "Zulu")  # sorts after Subject 49: page 2
+    between = open_in(support, "Subject 10b")
+    first = open_in(support, "Aardvark")
+    page.locator(f"#row-{first}").wait_for()
+    page.locator(f"#row-{between}").wait_for()
+    # Every new ticket's row was asked for (and its answer handled just after).
+    page.wait_for_function(
+        "n => performance.getEntriesByType('resource').filter("
+        "e => e.name.includes('/row/')).length >= n", arg=4)
+    page.wait_for_timeout(200)
+
+    subjects = rows.locator("a.subject").all_inner_texts()
+    assert subjects[0] == "Aardvark"
+    assert subjects[11:14] == ["Subject 10", "Subject 10b", "Subject 11"]
+    assert "Subject 20b" not in subjects and "Zulu" not in subjects
+    assert page.locator(f"#row-{elsewhere}").count() == 0
+    assert page.locator(f"#row-{later}").count() == 0

@@ -1,9 +1,11 @@
 """The agent inbox as an agent uses it: views, list, ticket pane and every action."""
 
+import json
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from saruna.contacts import actions as contact_actions
@@ -292,10 +294,88 @@ def test_live_row_partial_follows_the_view(desk, agent, customer):
     support, _ = desk
     ticket = open_in(support, "Row me", customer)
     client = host_client(agent.account, agent)
-    row = html(client.get(f"/tickets/{ticket.public_id}/row/", {"view": "unassigned"}))
-    assert f'id="row-{ticket.public_id}"' in row and "Row me" in row
+    url = f"/tickets/{ticket.public_id}/row/"
+    row = client.get(url, {"view": "unassigned"})
+    assert row.status_code == 200
+    assert f'id="row-{ticket.public_id}"' in html(row) and "Row me" in html(row)
     actions.assign_ticket(ticket, agent)
-    assert html(client.get(f"/tickets/{ticket.public_id}/row/", {"view": "unassigned"})) == ""
+    # No longer in the view: 204, so the page removes the row or does not add it.
+    left = client.get(url, {"view": "unassigned"})
+    assert left.status_code == 204 and html(left) == ""
+    assert client.get(url, {"view": "mine"}).status_code == 200
+    assert client.get(url, {"view": "mine", "q": "nothing like it"}).status_code == 204
+    assert client.get(url, {"view": "mine", "q": "row"}).status_code == 200
+    assert client.get(url, {"view": f"status:{Status.RESOLVED}"}).status_code == 204
+    assert client.get(url, {"view": f"department:{desk[1].public_id}"}).status_code == 204
+
+
+class SortKeys(HTMLParser):
+    """The rows' ticket ids and sort keys, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, list]] = []
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "tr" and "data-sort-key" in found:
+            self.rows.append((found["data-ticket"], json.loads(found["data-sort-key"])))
+
+
+def row_keys(page: str) -> list[tuple[str, list]]:
+    parser = SortKeys()
+    parser.feed(page)
+    return parser.rows
+
+
+def key_order(key: list) -> list:
+    """What inbox.js compares: items in turn, null last."""
+    return [(value is None, value or 0) for value in key]
+
+
+@pytest.mark.parametrize("sort", ["activity", "oldest", "created", "due", "priority", "subject"])
+def test_rows_carry_sort_keys_in_the_lists_order(desk, agent, customer, sort):
+    """A live row finds its place by its key (inbox.js): the keys must order rows exactly as
+    the list does, for every sort, and the row endpoint gives the same key."""
+    support, _ = desk
+    now = timezone.now()
+    for n, (subject, priority, due) in enumerate([
+        ("beta", 2, None), ("Alpha", 3, 5), ("gamma", 2, 1), ("alpha", 4, None), ("delta", 2, 5),
+    ]):
+        with time_machine.travel(now + timedelta(minutes=n), tick=False):
+            opened = open_in(support, subject, customer, priority=priority)
+        if due is not None:
+            actions.update_ticket(opened, date_due=now + timedelta(days=due))
+    client = host_client(agent.account, agent)
+    rows = row_keys(html(client.get("/inbox/", {"sort": sort})))
+    assert len(rows) == 5
+    assert [key_order(k) for _, k in rows] == sorted(key_order(k) for _, k in rows)
+    assert len({json.dumps(k) for _, k in rows}) == 5  # no ties: a unique tie-break
+    ticket_id, key = rows[2]
+    row = html(client.get(f"/tickets/{ticket_id}/row/", {"sort": sort}))
+    assert row_keys(row) == [(ticket_id, key)]
+
+
+def test_due_date_sort_puts_tickets_without_one_last(desk, agent, customer):
+    support, _ = desk
+    open_in(support, "No due date", customer)
+    later = open_in(support, "Due later", customer)
+    actions.update_ticket(later, date_due=timezone.now() + timedelta(days=2))
+    soon = open_in(support, "Due soon", customer)
+    actions.update_ticket(soon, date_due=timezone.now() + timedelta(days=1))
+    page = html(host_client(agent.account, agent).get("/inbox/", {"sort": "due"}))
+    assert page.index("Due soon") < page.index("Due later") < page.index("No due date")
+
+
+def test_list_tells_the_page_whether_pages_come_before_and_after(desk, agent, customer):
+    support, _ = desk
+    for n in range(51):
+        open_in(support, f"Ticket number {n:02d}", customer)
+    client = host_client(agent.account, agent)
+    first = html(client.get("/inbox/"))
+    assert 'data-page-size="50" data-more-after>' in first and "data-more-before" not in first
+    second = html(client.get("/inbox/", {"page": 2}))
+    assert 'data-page-size="50" data-more-before>' in second
 
 
 def test_ticket_page_shows_contact_other_tickets_history_and_canned(desk, owner, customer):

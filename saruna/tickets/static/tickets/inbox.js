@@ -31,18 +31,47 @@
   const get = (url) => fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
 
   // --- live updates ---------------------------------------------------------------------
+  // A row's data-sort-key is a JSON list that orders rows as the server's query does when
+  // compared item by item; null (no due date) sorts last.
+  const sortKey = (row) => JSON.parse(row.dataset.sortKey || "[]");
+  const compareKeys = (a, b) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
+      if (a[i] === b[i]) continue;
+      if (a[i] === null) return 1;
+      if (b[i] === null) return -1;
+      return a[i] < b[i] ? -1 : 1;
+    }
+    return 0;
+  };
+  // Puts `row` where the sort puts it on this page; false when it sorts before the page's
+  // first row with pages before, or after its last row with pages after (or a full page).
+  const placeRow = (rows, row) => {
+    const key = sortKey(row);
+    const others = [...rows.querySelectorAll(".ticket-row")];
+    const next = others.find((other) => compareKeys(key, sortKey(other)) < 0);
+    if (next && next === others[0] && "moreBefore" in rows.dataset) return false;
+    const full = others.length >= Number(rows.dataset.pageSize);
+    if (!next && ("moreAfter" in rows.dataset || full)) return false;
+    rows.querySelector(".empty-row")?.remove();
+    if (next) next.before(row);
+    else rows.append(row);
+    return true;
+  };
+  const rowRequests = new Map();  // ticket id -> latest request, so a late answer is dropped
   const refreshRow = async (id) => {
-    const response = await get(`${urlFor(inbox.dataset.rowUrl, id)}?${listQuery()}`);
-    const html = response.ok ? (await response.text()).trim() : "";
-    const row = document.getElementById(`row-${id}`);
-    const rows = document.getElementById("ticket-rows");
-    if (!html) { row?.remove(); return; }
+    const request = {};
+    rowRequests.set(id, request);
+    const query = listQuery();
+    const response = await get(`${urlFor(inbox.dataset.rowUrl, id)}?${query}`);
+    // 204: not in this view or search; 404: out of the agent's sight.
+    const html = response.status === 200 ? await response.text() : "";
+    if (rowRequests.get(id) !== request || listQuery() !== query) return;
+    rowRequests.delete(id);
+    document.getElementById(`row-${id}`)?.remove();
     const fresh = fragment(html).firstElementChild;
-    if (!fresh) return;
+    const rows = document.getElementById("ticket-rows");
+    if (!fresh || !rows || !placeRow(rows, fresh)) return;
     if (openTicket() === id) fresh.classList.add("current");
-    if (row) row.replaceWith(fresh);
-    else if (rows) { rows.querySelector(".empty-row")?.remove(); rows.prepend(fresh); }
-    else return;
     fresh.classList.add("flash");
     htmx.process(fresh);
   };
