@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import models, transaction
+from django.db.models import QuerySet
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
@@ -60,20 +63,70 @@ def queue_email(
 
 
 SEND_LEASE = timedelta(minutes=10)
+# Every outbox-like model (OutboundEmail here, the mail channel's OutgoingMail) keeps
+# ``status``, ``attempts``, ``last_error``, ``next_attempt_at`` and ``sent_at`` with these
+# status values, so one delivery loop serves them all.
+PENDING = OutboundEmail.Status.PENDING
+SENT = OutboundEmail.Status.SENT
+DEAD = OutboundEmail.Status.DEAD
+
+M = TypeVar("M", bound=models.Model)
 
 
-def deliver(mail_id: int) -> None:
-    """One delivery attempt. The mail is claimed (leased) in a short transaction and sent
-    outside it, so a slow SMTP server never holds a database lock; a worker that dies
-    mid-send leaves the lease to expire and the mail is tried again."""
+class DeliveryError(Exception):
+    """A failed attempt explained in words for whoever reads ``last_error``; a ``permanent``
+    one (say, the server refused the recipient for good) ends the retries at once."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def deliver_with_retries(model: type[M], mail_id: int, send: Callable[[M], None]) -> None:
+    """One delivery attempt of a mail of any outbox-like ``model``; ``send`` raises on failure.
+
+    The mail is claimed (leased) in a short transaction and sent outside it, so a slow SMTP
+    server never holds a database lock; a worker that dies mid-send leaves the lease to
+    expire and the mail is tried again."""
+    manager = model._default_manager
     now = timezone.now()
     with transaction.atomic():
-        claimed = OutboundEmail.objects.filter(
-            pk=mail_id, status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now
+        claimed = manager.filter(
+            pk=mail_id, status=PENDING, next_attempt_at__lte=now
         ).update(next_attempt_at=now + SEND_LEASE, attempts=models.F("attempts") + 1)
     if not claimed:
         return
-    mail = OutboundEmail.objects.get(pk=mail_id)
+    mail = manager.get(pk=mail_id)
+    record: Any = mail  # the outbox fields are not on models.Model's type
+    try:
+        send(mail)
+    except Exception as error:
+        logger.warning("Sending %s %s failed (attempt %s): %s",
+                       model.__name__, mail.pk, record.attempts, error)
+        permanent = isinstance(error, DeliveryError) and error.permanent
+        record.last_error = (
+            str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"
+        )
+        if record.attempts >= MAX_ATTEMPTS or permanent:
+            record.status = DEAD
+        else:
+            record.next_attempt_at = timezone.now() + retry_delay(record.attempts)
+    else:
+        record.status = SENT
+        record.sent_at = timezone.now()
+        record.last_error = ""
+    mail.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+
+
+def due(model: type[M]) -> QuerySet[M]:
+    """Mail of ``model`` waiting for an attempt, longest-waiting first, so a backlog never
+    starves the oldest mail."""
+    return model._default_manager.filter(
+        status=PENDING, next_attempt_at__lte=timezone.now()
+    ).order_by("next_attempt_at", "pk")
+
+
+def _send_outbound(mail: OutboundEmail) -> None:
     message = EmailMultiAlternatives(
         subject=mail.subject,
         body=mail.body_text,
@@ -82,28 +135,12 @@ def deliver(mail_id: int) -> None:
     )
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
-    try:
-        message.send()
-    except Exception as error:
-        logger.warning("Sending mail %s failed (attempt %s): %s", mail.pk, mail.attempts, error)
-        mail.last_error = f"{type(error).__name__}: {error}"
-        if mail.attempts >= MAX_ATTEMPTS:
-            mail.status = OutboundEmail.Status.DEAD
-        else:
-            mail.next_attempt_at = timezone.now() + retry_delay(mail.attempts)
-    else:
-        mail.status = OutboundEmail.Status.SENT
-        mail.sent_at = timezone.now()
-        mail.last_error = ""
-    mail.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+    message.send()
+
+
+def deliver(mail_id: int) -> None:
+    deliver_with_retries(OutboundEmail, mail_id, _send_outbound)
 
 
 def due_mail_ids() -> list[int]:
-    return list(
-        OutboundEmail.objects.filter(
-            status=OutboundEmail.Status.PENDING, next_attempt_at__lte=timezone.now()
-        )
-        # Longest-waiting first, so a backlog never starves the oldest mail.
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:500]
-    )
+    return list(due(OutboundEmail).values_list("pk", flat=True)[:500])
