@@ -482,3 +482,20 @@ def test_view_counts_are_cached_until_a_ticket_changes(
     with django_capture_on_commit_callbacks(execute=True):
         actions.assign_ticket(ticket, agent)
     assert {v["key"]: v["count"] for v in saved_views(agent)}["mine"] == 1
+
+
+def test_list_takes_its_total_from_the_cached_view_count(desk, agent, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    support, _billing = desk
+    for n in range(55):
+        open_in(support, f"Ticket number {n:02d}", customer)
+    client = host_client(agent.account, agent)
+    client.get("/inbox/", {"view": f"department:{support.public_id}"})  # fills the cache
+    with CaptureQueriesContext(connection) as queries_run:
+        page = html(client.get("/inbox/", {"view": f"department:{support.public_id}"}))
+    assert "Page 1 of 2 (55 tickets)" in page
+    assert not [q for q in queries_run.captured_queries if "COUNT(" in q["sql"].upper()]
+    searched = html(client.get("/inbox/", {"q": "number"}))  # a search is counted for real
+    assert "Page 1 of 2 (55 tickets)" in searched
