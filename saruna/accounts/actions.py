@@ -139,6 +139,12 @@ def log_in(request: HttpRequest, user: User, *, two_factor: bool = False) -> Non
 
 @transaction.atomic
 def log_out(request: HttpRequest) -> None:
+    """Logging out of a support session ends its grant: the staff member is done."""
+    grant = getattr(request, "support_grant", None)
+    if grant is not None:
+        from saruna.accounts.support import end_support_access
+
+        end_support_access(grant, request=request)
     user = request.user
     if user.is_authenticated and getattr(request, "account", None) is not None:
         audit.record(request.account, "auth.logout", actor=user, target=user, request=request)  # type: ignore[attr-defined]

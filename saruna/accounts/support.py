@@ -123,3 +123,12 @@ def end_support_access(
             staff=grant.staff.email,
         )
     return True
+
+
+def expire_finished_grants() -> int:
+    """Grants whose time ran out with nobody using them afterwards are recorded as expired
+    (the hourly sweep; a request after expiry records it sooner). In the account's scope."""
+    finished = SupportGrant.objects.filter(
+        ended_at__isnull=True, expires_at__lte=timezone.now()
+    ).select_related("account", "staff")
+    return sum(end_support_access(grant, expired=True) for grant in finished)

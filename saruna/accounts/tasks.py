@@ -13,7 +13,7 @@ from django_scopes import scope, scopes_disabled
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from saruna.accounts import sessions, sharing
+from saruna.accounts import sessions, sharing, support
 from saruna.accounts.models import User, UserSession
 from saruna.core.models import Account
 from saruna.core.tenancy import in_account
@@ -41,10 +41,12 @@ def evaluate_sharing(account: Account, user_id: str) -> None:
 
 @db_periodic_task(crontab(minute="17"))
 def sweep_sessions() -> None:
-    """Hourly: sessions whose cookie expired are written down as ended, then everybody
-    active lately is checked for sharing (overlaps grow after the login that started them)."""
+    """Hourly: sessions whose cookie expired are written down as ended, and support grants
+    whose time ran out as expired; then everybody active lately is checked for sharing
+    (overlaps grow after the login that started them)."""
     for _account in _each_account():
         sessions.expire_dead_sessions()
+        support.expire_finished_grants()
         since = timezone.now() - SWEEP_RECENT
         user_ids = set(
             UserSession.objects.filter(last_seen_at__gte=since).values_list("user_id", flat=True)

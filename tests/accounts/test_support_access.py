@@ -263,3 +263,28 @@ def test_staff_can_reenter_their_own_running_grant_only(account, staff, staff_cl
     assert colleague.post(f"/provider/support/{grant.pk}/enter/").status_code == 404
     with time_machine.travel(grant.expires_at + timedelta(seconds=1)):
         assert staff_client.post(f"/provider/support/{grant.pk}/enter/").status_code == 404
+
+
+def test_logging_out_of_a_support_session_ends_the_grant(account, staff_client):
+    client = enter(account, open_grant(staff_client, account))
+    assert client.post("/logout/").status_code == 302
+    assert audit_verbs(account) == [
+        "support_access.granted", "support_access.ended", "auth.logout"
+    ]
+    with scope(account=account):
+        assert SupportGrant.objects.get().ended_at is not None
+
+
+def test_the_hourly_sweep_records_an_unused_grant_as_expired_once(account, staff_client):
+    from saruna.accounts.tasks import sweep_sessions
+
+    open_grant(staff_client, account, minutes=15)  # granted, never entered
+    sweep_sessions.call_local()
+    assert audit_verbs(account) == ["support_access.granted"]
+    with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=False):
+        sweep_sessions.call_local()
+        sweep_sessions.call_local()
+    assert audit_verbs(account) == ["support_access.granted", "support_access.expired"]
+    with scope(account=account):
+        grant = SupportGrant.objects.get()
+    assert grant.ended_at == grant.expires_at
