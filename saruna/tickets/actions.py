@@ -300,11 +300,13 @@ def open_ticket(
     files: Iterable[StoredFile] = (),
     group_type: str | None = None,
     mail_msg_id: str = "",
+    quoted: str = "",
     date_created: datetime | None = None,
 ) -> Ticket:
     """A new ticket owned by ``contact`` with its first message group. With an agent as
     ``actor`` it is an outgoing ticket (first group type 4, status A); otherwise the contact
-    wrote it (type by channel: 3 e-mail, C chat, 5 offline/form; status N)."""
+    wrote it (type by channel: 3 e-mail, C chat, 5 offline/form; status N). ``quoted`` is
+    the history a mail quoted below its text (a QUOTED_TEXT message, shown collapsed)."""
     now = date_created or timezone.now()
     tags = list(tags)
     outgoing = actor is not None
@@ -334,7 +336,7 @@ def open_ticket(
         ticket.tags.set(tags)
         group = _add_group(
             ticket, group_type, actor if outgoing else contact, body, format, now,
-            files=files, mail_msg_id=mail_msg_id,
+            files=files, mail_msg_id=mail_msg_id, quoted=quoted,
         )
         search_index.reindex_ticket(ticket)
         _publish(ticket, ["created"], group=group)
@@ -386,16 +388,18 @@ def add_customer_message(
     group_type: str | None = None,
     files: Iterable[StoredFile] = (),
     mail_msg_id: str = "",
+    quoted: str = "",
     parent: MessageGroup | None = None,
     date_created: datetime | None = None,
 ) -> MessageGroup:
-    """A message from the customer; reopens the ticket (see the table above)."""
+    """A message from the customer; reopens the ticket (see the table above). ``quoted`` as
+    in :func:`open_ticket`."""
     _refuse_if_closed(ticket)
     now = date_created or timezone.now()
     with transaction.atomic():
         group = _add_group(
             ticket, group_type or _customer_group_type(ticket.channel_type), contact, body,
-            format, now, files=files, mail_msg_id=mail_msg_id, parent=parent,
+            format, now, files=files, mail_msg_id=mail_msg_id, quoted=quoted, parent=parent,
         )
         changes: dict[str, Any] = {}
         if ticket.status in (Status.ANSWERED, Status.RESOLVED, Status.POSTPONED, Status.CLOSED):
@@ -454,13 +458,14 @@ def add_agent_reply(
 
 def add_internal_note(
     ticket: Ticket,
-    agent: User,
+    agent: User | None,
     body: str,
     *,
     format: str = MessageFormat.HTML,
     files: Iterable[StoredFile] = (),
 ) -> MessageGroup:
-    """A note for agents only (group I, message N, files L); the status stays."""
+    """A note for agents only (group I, message N, files L); the status stays. ``agent``
+    None: the system writes it (a channel reporting a bounce, say)."""
     _refuse_if_closed(ticket)
     now = timezone.now()
     with transaction.atomic():
@@ -503,6 +508,7 @@ def _add_group(
     *,
     files: Iterable[StoredFile] = (),
     mail_msg_id: str = "",
+    quoted: str = "",
     parent: MessageGroup | None = None,
     message_type: str | None = None,
 ) -> MessageGroup:
@@ -533,6 +539,14 @@ def _add_group(
             account_id=ticket.account_id, group=group, type=message_type, format=format,
             body=body, text=text, datecreated=now,
             visibility=Visibility.INTERNAL if internal else Visibility.PUBLIC,
+            **_author(author),
+        )
+    if quoted.strip():
+        # Left out of search (text blank): the quoted messages are in the ticket already.
+        Message.objects.create(
+            account_id=ticket.account_id, group=group, type=MessageType.QUOTED_TEXT,
+            format=format, body=sanitize_html(quoted) if format == MessageFormat.HTML else quoted,
+            datecreated=now, visibility=Visibility.INTERNAL if internal else Visibility.PUBLIC,
             **_author(author),
         )
     for stored in files:
