@@ -40,7 +40,9 @@ class Kind:
 
     ``name`` prefixes the URL names (``<name>_list``, ``_new``, ``_edit``, ``_delete``);
     ``save(account, instance_or_None, **fields)`` and ``delete(instance, actor=user)`` are
-    the actions; ``table`` is the template of the list's table."""
+    the actions; ``table`` is the template of the list's table; ``form_template`` extends
+    ``tickets/settings/form.html`` where a form needs more than its fields, and
+    ``form_kwargs(request)`` gives its form more than the user and the instance."""
 
     name: str
     model: type[Model]
@@ -50,10 +52,12 @@ class Kind:
     title: Promise
     noun: Promise
     table: str
+    form_template: str = "tickets/settings/form.html"
     back: str = "settings"
     managers_only: bool = True
     objects: Callable[[User], QuerySet[Any]] | None = None
     deletable: Callable[[Any], bool] = field(default=lambda obj: True)
+    form_kwargs: Callable[[HttpRequest], dict[str, Any]] = field(default=lambda request: {})
 
     def queryset(self, user: User) -> QuerySet[Any]:
         if self.objects is not None:
@@ -98,7 +102,9 @@ def object_list(request: HttpRequest, kind: Kind) -> HttpResponse:
 def _form_page(
     request: HttpRequest, kind: Kind, user: User, instance: Model | None
 ) -> HttpResponse:
-    form = kind.form(posted_data(request), user=user, instance=instance)
+    form = kind.form(
+        posted_data(request), user=user, instance=instance, **kind.form_kwargs(request)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             kind.save(request.account, instance, **form.action_fields())  # type: ignore[attr-defined]
@@ -107,7 +113,7 @@ def _form_page(
         else:
             messages.success(request, _("Saved."))
             return redirect(f"{kind.name}_list")
-    return render(request, "tickets/settings/form.html", {
+    return render(request, kind.form_template, {
         "kind": kind, "form": form, "object": instance,
         "deletable": instance is not None and kind.deletable(instance),
     })
