@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("saruna.tickets.urls")),
     path("", include("saruna.contacts.urls")),
     path("", include("saruna.contactforms.urls")),
+    path("", include("saruna.mail.urls")),
     path("portal/", include("saruna.portal.urls")),
     path("", include("saruna.web.tenant_urls")),
 ]

@@ -116,6 +116,26 @@ def alpha_inbox(o):
     return o.inbox
 
 
+def alpha_mail(o):
+    """Tenant A's mailbox, a mail that failed to process and one that could not be sent,
+    made on first use (mail settings routes)."""
+    if not hasattr(o, "mail"):
+        from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
+
+        a = o.pair.a
+        with scope(account=a):
+            mailbox = Mailbox.objects.create(account=a, name="Alpha mail", email="in@alpha.test")
+            inbound = InboundMail.objects.create(
+                account=a, mailbox=mailbox, source="smtp", raw=b"Subject: Alpha\r\n\r\nHi",
+                sha256="0" * 64, size=21, state=InboundMail.State.FAILED, error="Alpha broke")
+            outgoing = OutgoingMail.objects.create(
+                account=a, message_id="<alpha@alpha.test>", from_email="in@alpha.test",
+                subject="Alpha reply", status=OutgoingMail.Status.DEAD)
+        o.mail = SimpleNamespace(mailbox=mailbox.public_id, inbound=inbound.pk,
+                                 outgoing=outgoing.pk)
+    return o.mail
+
+
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -144,6 +164,11 @@ OBJECT_ROUTES = {
     **{name: lambda o: {"company_id": alpha_desk(o).company.public_id} for name in (
         "company_edit", "company_delete")},
     **{f"{kind}_{verb}": desk_id(kind) for kind in DESK_KINDS for verb in ("edit", "delete")},
+    **{name: lambda o: {"object_id": alpha_mail(o).mailbox} for name in (
+        "settings_mailbox_edit", "settings_mailbox_delete", "settings_mailbox_test")},
+    **{name: lambda o: {"inbound_id": alpha_mail(o).inbound} for name in (
+        "mail_inbound_replay", "mail_inbound_download")},
+    "mail_outgoing_retry": lambda o: {"outgoing_id": alpha_mail(o).outgoing},
 }
 
 LINK_ROUTES = {
