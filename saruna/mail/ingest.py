@@ -160,6 +160,9 @@ def _original_of(mail: InboundMail) -> InboundMail | None:
     """An earlier processed copy of ``mail``: the same bytes, or the same Message-ID from the
     same sender (a stranger reusing someone's Message-ID cannot suppress their mail)."""
     same_key = Q(message_id=mail.message_id) if mail.message_id else Q(sha256=mail.sha256)
+    others = InboundMail.objects.filter(same_key).exclude(pk=mail.pk)
+    if not others.exists():
+        return None
     # Copies processed at once all lock the first row with their key, so one goes ahead and
     # the others wait for its commit, then see it processed.
     InboundMail.objects.select_for_update().filter(same_key).order_by("pk").values_list(
@@ -169,8 +172,7 @@ def _original_of(mail: InboundMail) -> InboundMail | None:
     if mail.message_id:
         matches |= Q(message_id=mail.message_id, from_email=mail.from_email)
     return (
-        InboundMail.objects.exclude(pk=mail.pk)
-        .filter(matches, state__in=(State.PROCESSED, State.IGNORED))
+        others.filter(matches, state__in=(State.PROCESSED, State.IGNORED))
         .select_related("ticket", "group").order_by("pk").first()
     )
 
@@ -180,14 +182,14 @@ def _deliver(mail: InboundMail, parsed: ParsedMail) -> Outcome:
     sender = parsed.from_email or mail.envelope_from.lower()
     if not sender:
         raise ValueError("The mail names no sender (no From, no envelope sender).")
-    contact, _created = find_or_create_contact_by_email(
+    contact, created = find_or_create_contact_by_email(
         account, sender, name=parsed.from_display_name
     )
     ticket = threading.find_ticket(account, parsed, mail.envelope_to)
     earlier = None
     if ticket is not None and ticket.status in threading.CLOSED_TO_MAIL:
         earlier, ticket = ticket, None
-    if ticket is None and not loops.may_open_ticket(account, sender):
+    if ticket is None and not created and not loops.may_open_ticket(contact):
         ticket = loops.flood_ticket(contact)
     stored, too_large = _store_files(account, parsed)
     files = [file for _attachment, file in stored]

@@ -3,19 +3,22 @@
 Two machines that answer each other automatically can exchange mail forever; a script or a
 spammer can send thousands of mails an hour. So:
 
-- automatic mail (auto-replies, bounces, mailing lists, robots) never gets an automatic
-  answer, and neither does our own mail coming back;
+- automatic mail (auto-replies, bounces, mailing lists, machine senders: the parser tells)
+  never gets an automatic answer, and neither does our own mail coming back;
 - automatic answers are capped per ticket and per recipient in a time window, so even a
   robot that looks human cannot keep a loop going;
-- one sender opens at most ``NEW_TICKETS_PER_SENDER`` tickets; more mails from them join
-  their latest open ticket, so a flood is kept but does not bury the inbox.
+- one sender opens at most ``NEW_TICKETS_PER_HOUR`` tickets an hour; more mails from them
+  join their latest open ticket, so a flood is kept but does not bury the inbox.
 
-Counting uses :mod:`saruna.core.ratelimit` (the cache, shared by all processes).
+Automatic answers are counted with :mod:`saruna.core.ratelimit` (the cache, shared by all
+processes); new tickets are counted in the database, where they are anyway.
 """
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
+
+from django.utils import timezone
 
 from saruna.contacts.models import Contact
 from saruna.core import ratelimit
@@ -28,12 +31,7 @@ from saruna.tickets.models import Ticket
 
 AUTO_REPLIES_PER_TICKET = "3/h"
 AUTO_REPLIES_PER_SENDER = "10/h"
-NEW_TICKETS_PER_SENDER = "20/h"
-
-# Mailboxes of machines: they do not read answers, and answering some of them loops.
-_ROBOT_SENDER = re.compile(
-    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+.-].*)?@", re.IGNORECASE
-)
+NEW_TICKETS_PER_HOUR = 20
 
 
 def is_own_mail(account: Account, parsed: ParsedMail) -> bool:
@@ -50,18 +48,13 @@ def is_own_mail(account: Account, parsed: ParsedMail) -> bool:
     return OutgoingMail.objects.filter(message_id=message_id).exists()
 
 
-def is_automatic(parsed: ParsedMail) -> bool:
-    """Written by a machine: an auto-reply or list mail (the parser reads the headers), a
-    bounce, or a robot's address."""
-    return parsed.is_auto_reply or parsed.is_bounce or bool(_ROBOT_SENDER.match(parsed.from_email))
-
-
 def may_auto_reply(account: Account, parsed: ParsedMail, ticket: Ticket) -> bool:
     """Whether an automatic answer (a confirmation, say) to ``parsed`` may be sent on
     ``ticket``. A yes counts against the per-ticket and per-recipient caps, so ask only when
     about to send."""
     sender = parsed.from_email
-    if not sender or is_automatic(parsed) or is_own_mail(account, parsed):
+    # is_auto_reply: the header rules of saruna.mail.autoreply, bounces, machine senders.
+    if not sender or parsed.is_auto_reply or is_own_mail(account, parsed):
         return False
     if BouncingAddress.objects.filter(email=sender).exists():
         return False
@@ -76,9 +69,11 @@ def may_auto_reply(account: Account, parsed: ParsedMail, ticket: Ticket) -> bool
     return True
 
 
-def may_open_ticket(account: Account, sender: str) -> bool:
-    """Counts one new ticket for ``sender``; False once they are over the hourly cap."""
-    return ratelimit.hit(f"{account.pk}:mail-new-ticket:{sender.lower()}", NEW_TICKETS_PER_SENDER)
+def may_open_ticket(contact: Contact) -> bool:
+    """False once ``contact`` opened ``NEW_TICKETS_PER_HOUR`` tickets in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = Ticket.objects.filter(owner=contact, date_created__gte=since)
+    return recent[:NEW_TICKETS_PER_HOUR].count() < NEW_TICKETS_PER_HOUR
 
 
 def flood_ticket(contact: Contact) -> Ticket | None:

@@ -374,3 +374,100 @@ def test_a_bounce_on_a_trashed_ticket_still_marks_the_address(
     with scope(account=account):
         assert BouncingAddress.objects.filter(email="gone@example.org").exists()
         assert not ticket.groups.filter(type=GroupType.INTERNAL).exists()
+
+
+# --- two workers at once ------------------------------------------------------------------------
+
+
+def waiting_mail(account, raw: bytes) -> InboundMail:
+    """A stored mail whose task has not run yet."""
+    from saruna.mail.receive import raw_message_id
+
+    with scope(account=account):
+        return InboundMail.objects.create(
+            account=account, source=InboundMail.Source.SMTP, raw=raw, size=len(raw),
+            sha256=hashlib.sha256(raw).hexdigest(), message_id=raw_message_id(raw),
+        )
+
+
+def in_workers(account, *jobs):
+    """Runs each job in its own thread and database connection, as two Huey workers would;
+    answers their results in order."""
+    import threading
+
+    from django.db import connection
+
+    results: list = [None] * len(jobs)
+
+    def work(index, job):
+        try:
+            with scope(account=account):
+                results[index] = job()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+@pytest.fixture
+def concurrent_writers():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite runs one writer at a time anyway")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_the_same_mail_process_it_once(
+    concurrent_writers, account, mail_bytes, monkeypatch
+):
+    import threading
+    import time
+
+    mail = waiting_mail(account, mail_bytes())
+    first_is_parsing = threading.Event()
+    real_parse = ingest.parse
+
+    def slow_parse(raw):
+        first_is_parsing.set()
+        time.sleep(0.3)  # the second worker arrives while the first holds the mail
+        return real_parse(raw)
+
+    monkeypatch.setattr(ingest, "parse", slow_parse)
+
+    def second():
+        first_is_parsing.wait(5)
+        return ingest.process(mail.pk)
+
+    results = in_workers(account, lambda: ingest.process(mail.pk), second)
+    assert sorted(results, key=str) == [None, State.PROCESSED]
+    with scope(account=account):
+        assert Ticket.objects.count() == 1 and MessageGroup.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_processed_at_once_make_one_ticket(
+    concurrent_writers, account, mail_bytes, monkeypatch
+):
+    import threading
+
+    raw = mail_bytes(message_id="<copy@example.com>")
+    copies = [waiting_mail(account, raw), waiting_mail(account, b"Received: by mx2\r\n" + raw)]
+    both_parsed = threading.Barrier(2, timeout=5)
+    real_parse = ingest.parse
+
+    def parse_together(raw):
+        parsed = real_parse(raw)
+        both_parsed.wait()  # neither has written anything when both look for the other
+        return parsed
+
+    monkeypatch.setattr(ingest, "parse", parse_together)
+    results = in_workers(account, *(lambda pk=m.pk: ingest.process(pk) for m in copies))
+    assert sorted(results) == [State.DUPLICATE, State.PROCESSED]
+    with scope(account=account):
+        assert Ticket.objects.count() == 1 and MessageGroup.objects.count() == 1

@@ -32,7 +32,10 @@ def test_a_person_gets_an_automatic_answer(account, ticket, mail_bytes):
 
 @pytest.mark.parametrize("headers", [
     {"Auto-Submitted": "auto-replied"},
-    {"Auto-Submitted": "auto-generated"},
+    {"Precedence": "bulk"},
+    {"X-Loop": "helpdesk@example.net"},
+    {"X-Auto-Response-Suppress": "OOF, AutoReply"},
+    {"List-Id": "<news.example.com>"},
 ])
 def test_automatic_mail_gets_no_automatic_answer(account, ticket, mail_bytes, headers):
     assert not may_answer(account, ticket, mail_bytes(sender="ann@example.com", headers=headers))
@@ -40,7 +43,7 @@ def test_automatic_mail_gets_no_automatic_answer(account, ticket, mail_bytes, he
 
 @pytest.mark.parametrize("sender", [
     "MAILER-DAEMON@mx.example.com", "postmaster@example.com", "noreply@shop.example",
-    "no-reply@shop.example", "do-not-reply@bank.example", "bounces+123@lists.example",
+    "no-reply@shop.example", "do-not-reply@bank.example",
 ])
 def test_robot_senders_get_no_automatic_answer(account, ticket, mail_bytes, sender):
     assert not may_answer(account, ticket, mail_bytes(sender=sender))
@@ -92,7 +95,7 @@ def test_automatic_answers_are_capped_per_sender_over_tickets(account, mail_byte
 
 
 def test_a_flood_of_new_mails_joins_the_senders_latest_ticket(account, mail_bytes, deliver):
-    cap = int(loops.NEW_TICKETS_PER_SENDER.split("/")[0])
+    cap = loops.NEW_TICKETS_PER_HOUR
     start = timezone.now().replace(minute=0, second=0, microsecond=0)
     with time_machine.travel(start, tick=False):
         mails = [deliver(mail_bytes(sender="flood@example.com", subject=f"Offer {i}"))
@@ -105,7 +108,7 @@ def test_a_flood_of_new_mails_joins_the_senders_latest_ticket(account, mail_byte
         assert last.groups.count() == 6  # its own mail and the five over the cap
         assert all(m.state == InboundMail.State.PROCESSED for m in mails)
         assert other.ticket.subject == "A real question"
-    with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
         later = deliver(mail_bytes(sender="flood@example.com", subject="Next hour"))
     with scope(account=account):
         assert later.ticket.subject == "Next hour"
