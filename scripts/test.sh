@@ -30,6 +30,9 @@ mypy saruna
 if [ -z "$ci" ] && [ ! -x /usr/bin/chromium ]; then
   echo "NOTE: browser tests skipped: no /usr/bin/chromium (apt-get install chromium; mandatory in CI)"
 fi
+if [ -z "$ci" ] && [ ! -x /usr/sbin/dovecot ]; then
+  echo "NOTE: IMAP tests skipped: no /usr/sbin/dovecot (apt-get install dovecot-imapd; mandatory in CI)"
+fi
 
 say "tests on SQLite, in-memory channel layer"
 env -u DATABASE_URL -u REDIS_URL pytest -n "$workers" -p no:cacheprovider
