@@ -1,7 +1,8 @@
 """``saruna serve``: everything one machine needs in one command.
 
-Migrates, starts a Huey worker process, and serves HTTP and WebSockets on one port with
-uvicorn. Stopping it (Ctrl-C) stops the worker too.
+Migrates, starts a Huey worker process (and the SMTP server for forwarding addresses when
+``SARUNA_SMTPD`` is on), and serves HTTP and WebSockets on one port with uvicorn. Stopping it
+(Ctrl-C) stops those processes too.
 """
 
 import os
@@ -30,13 +31,14 @@ class Command(BaseCommand):
 
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=1)
-        worker = None
+        commands = []
         if not options["no_worker"]:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "saruna", "run_huey", "--workers", str(options["workers"]),
-                 "--worker-type", "thread"],
-                env=os.environ.copy(),
-            )
+            commands.append(["run_huey", "--workers", str(options["workers"]),
+                             "--worker-type", "thread"])
+        if settings.SARUNA_SMTPD:
+            commands.append(["smtpd"])
+        children = [subprocess.Popen([sys.executable, "-m", "saruna", *command],
+                                     env=os.environ.copy()) for command in commands]
         base = settings.SARUNA_BASE_DOMAIN
         self.stdout.write(
             f"Saruna on http://{base}:{options['port']}/ "
@@ -52,9 +54,10 @@ class Command(BaseCommand):
                 lifespan="off",
             )
         finally:
-            if worker is not None:
-                worker.send_signal(signal.SIGINT)
+            for child in children:
+                child.send_signal(signal.SIGINT)
+            for child in children:
                 try:
-                    worker.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()
