@@ -53,6 +53,7 @@ State = InboundMail.State
 MAX_ATTEMPTS = 5
 # Frames of the traceback kept with a failure: enough to see where, short enough to read.
 TRACEBACK_FRAMES = 4
+NAME_CHARS = 100
 
 
 @dataclass
@@ -181,10 +182,10 @@ def _deliver(mail: InboundMail, parsed: ParsedMail) -> Outcome:
     account = mail.account
     sender = parsed.from_email or mail.envelope_from.lower()
     if not sender:
-        raise ValueError("The mail names no sender (no From, no envelope sender).")
-    contact, created = find_or_create_contact_by_email(
-        account, sender, name=parsed.from_display_name
-    )
+        raise ValueError(gettext("The mail names no sender (no From, no envelope sender)."))
+    # Cut to what a contact's first and last name hold: a spammer's novel is no reason to fail.
+    name = " ".join(parsed.from_display_name.split())[:NAME_CHARS]
+    contact, created = find_or_create_contact_by_email(account, sender, name=name)
     ticket = threading.find_ticket(account, parsed, mail.envelope_to)
     earlier = None
     if ticket is not None and ticket.status in threading.CLOSED_TO_MAIL:
@@ -200,13 +201,13 @@ def _deliver(mail: InboundMail, parsed: ParsedMail) -> Outcome:
     if ticket is not None:
         group = actions.add_customer_message(
             ticket, contact, body, format=format, files=files, quoted=quoted,
-            mail_msg_id=parsed.message_id, date_created=mail.received_at,
+            mail_msg_id=parsed.message_id[:998], date_created=mail.received_at,
         )
     else:
         ticket = actions.open_ticket(
             account, parsed.subject, body, contact, ChannelType.EMAIL,
             department=mail.mailbox.department if mail.mailbox else None, format=format,
-            files=files, quoted=quoted, mail_msg_id=parsed.message_id,
+            files=files, quoted=quoted, mail_msg_id=parsed.message_id[:998],
             date_created=mail.received_at,
         )
         group = ticket.groups.get()

@@ -55,6 +55,13 @@ def test_a_new_mail_opens_a_ticket_owned_by_its_sender(account, mail_bytes, deli
         assert message.body.strip() == "Labdien, rēķins vēl nav pienācis."
 
 
+def test_a_sender_name_longer_than_a_contact_name_is_cut(account, mail_bytes, deliver):
+    mail = deliver(mail_bytes(sender=f"{'Very ' * 60}Long <long@example.com>"))
+    assert mail.state == State.PROCESSED
+    with scope(account=account):
+        assert Contact.objects.get().system_name.startswith("Very Very")
+
+
 def test_a_known_sender_keeps_their_contact(account, mail_bytes, deliver):
     deliver(mail_bytes(sender="Ann <ann@example.com>", subject="First"))
     deliver(mail_bytes(sender="ann@EXAMPLE.com", subject="Second"))
