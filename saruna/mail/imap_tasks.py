@@ -22,7 +22,8 @@ TICK_SLACK = timedelta(seconds=10)
 
 @db_periodic_task(crontab(minute="*"))
 def poll_imap_mailboxes() -> None:
-    """Queues a check of every active IMAP mailbox whose interval has passed."""
+    """Queues a check of every active IMAP mailbox whose interval has passed. Intervals under
+    a minute act as a minute here; ``saruna imapidle`` fetches the moment mail arrives."""
     now = timezone.now()
     with scopes_disabled():
         mailboxes = list(Mailbox.objects.filter(kind=Mailbox.Kind.IMAP, is_active=True)

@@ -7,6 +7,7 @@ with it, mail shows up within seconds. Mailboxes added or switched on later are 
 within a minute; one switched off or deleted is let go after its next wait.
 """
 
+import signal
 import threading
 from typing import Any
 
@@ -24,23 +25,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         watchers: dict[int, threading.Thread] = {}
         self.stdout.write("Watching IMAP mailboxes that use IDLE (Ctrl-C stops)")
-        try:
-            while True:
-                with scopes_disabled():
-                    wanted = list(Mailbox.objects.filter(
-                        kind=Mailbox.Kind.IMAP, is_active=True, use_idle=True,
-                    ).values_list("pk", "account_id"))
-                for mailbox_id, account_id in wanted:
-                    watcher = watchers.get(mailbox_id)
-                    if watcher is None or not watcher.is_alive():
-                        watcher = threading.Thread(
-                            target=watch_mailbox, args=(account_id, mailbox_id, stop),
-                            name=f"imapidle-{mailbox_id}", daemon=True,
-                        )
-                        watchers[mailbox_id] = watcher
-                        watcher.start()
-                stop.wait(RESCAN_SECONDS)
-        except KeyboardInterrupt:
-            stop.set()
+        while not stop.is_set():
+            with scopes_disabled():
+                wanted = list(Mailbox.objects.filter(
+                    kind=Mailbox.Kind.IMAP, is_active=True, use_idle=True,
+                ).values_list("pk", "account_id"))
+            for mailbox_id, account_id in wanted:
+                watcher = watchers.get(mailbox_id)
+                if watcher is None or not watcher.is_alive():
+                    watcher = threading.Thread(
+                        target=watch_mailbox, args=(account_id, mailbox_id, stop),
+                        name=f"imapidle-{mailbox_id}", daemon=True,
+                    )
+                    watchers[mailbox_id] = watcher
+                    watcher.start()
+            stop.wait(RESCAN_SECONDS)
+        for watcher in watchers.values():
+            watcher.join(timeout=5)  # each notices within a second, unless mid-fetch

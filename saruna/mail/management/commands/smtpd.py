@@ -4,6 +4,8 @@ Point the MX record of ``*.<base-domain>`` at this server (port 25, usually thro
 forward to ``SARUNA_SMTPD_PORT``). ``saruna serve`` starts it too when ``SARUNA_SMTPD`` is on.
 """
 
+import logging
+import signal
 import threading
 from typing import Any
 
@@ -21,15 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.SARUNA_SMTPD_PORT)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # aiosmtpd logs every command of every session at INFO: too much for a log people read.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         server = ForwardingServer(options["host"], options["port"])
         server.start()
         self.stdout.write(
             f"Receiving mail for *@<account>.{settings.SARUNA_BASE_DOMAIN} "
             f"on {options['host']}:{options['port']}"
         )
-        try:
-            threading.Event().wait()  # until Ctrl-C / SIGINT
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        stop.wait()
+        server.stop()
