@@ -34,5 +34,11 @@ messages: $(VENV)/.installed-test
 	cd saruna && SARUNA_VAR_DIR=../var ../$(BIN)/saruna makemessages -l lv -l en --no-obsolete
 	cd saruna && SARUNA_VAR_DIR=../var ../$(BIN)/saruna compilemessages
 
+# Rebuild the golden mail corpus (tests/mail/corpus) and rewrite its expected .json from the
+# parser: on purpose only, then read the diff.
+.PHONY: mail-corpus
+mail-corpus: $(VENV)/.installed
+	$(BIN)/python scripts/mail_corpus.py --refresh
+
 clean:
 	rm -rf $(VENV) var
