@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "saruna.contactforms",
     "saruna.portal",
     "saruna.mail",
+    "saruna.billing",
     "saruna.web",
     "saruna.realtime",
 ]
@@ -260,6 +261,26 @@ SARUNA_SIGNUP_RATE_LIMIT = os.environ.get("SARUNA_SIGNUP_RATE_LIMIT", "5/h")
 SARUNA_RAW_IP_RETENTION_DAYS = int(os.environ.get("SARUNA_RAW_IP_RETENTION_DAYS", "30"))
 # Offline geo-IP database; empty means the DB-IP City Lite file shipped with the package.
 SARUNA_GEOIP_DB = os.environ.get("SARUNA_GEOIP_DB", "")
+
+# --- Billing (saruna.billing; docs/billing.md): the seller on every invoice, the payment gateway.
+SARUNA_SELLER_NAME = os.environ.get("SARUNA_SELLER_NAME", "Saruna")
+# Lines of the seller's postal address, separated by "|" in the variable.
+SARUNA_SELLER_ADDRESS = [
+    line.strip() for line in os.environ.get("SARUNA_SELLER_ADDRESS", "").split("|") if line.strip()
+]
+SARUNA_SELLER_COUNTRY = os.environ.get("SARUNA_SELLER_COUNTRY", "LV").upper()
+SARUNA_SELLER_VAT_ID = os.environ.get("SARUNA_SELLER_VAT_ID", "")
+SARUNA_SELLER_REGISTRATION_NUMBER = os.environ.get("SARUNA_SELLER_REGISTRATION_NUMBER", "")
+SARUNA_SELLER_EMAIL = os.environ.get("SARUNA_SELLER_EMAIL", "")
+# Invoice dates and the year in invoice numbers follow the seller's calendar.
+SARUNA_SELLER_TIME_ZONE = os.environ.get("SARUNA_SELLER_TIME_ZONE", "UTC")
+SARUNA_PAYMENT_GATEWAY = os.environ.get("SARUNA_PAYMENT_GATEWAY", "offline")
+# The EU's VIES service that confirms VAT numbers; empty = never asked ("not verified yet").
+SARUNA_VIES_URL = os.environ.get(
+    "SARUNA_VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api"
+)
+if TESTING:
+    SARUNA_VIES_URL = ""  # tests never reach the network; they start a local fake when needed
 
 SCOPES_DISABLED = False
 

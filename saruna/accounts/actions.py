@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from saruna.accounts import sessions, totp
 from saruna.accounts.models import Invitation, User, UserSession
+from saruna.billing.actions import cover_active_users
 from saruna.core import audit, ratelimit
 from saruna.core.models import Account
 from saruna.core.net import client_ip
@@ -428,6 +429,7 @@ def accept_invitation(
     join_default_department(user)
     invitation.accepted_at = now
     invitation.save(update_fields=["accepted_at"])
+    cover_active_users(account)
     audit.record(account, "invitation.accepted", actor=user, target=user, request=request,
                  invitation=invitation.pk, role=invitation.role)
     if request.user.is_authenticated:  # someone else was logged in in this browser
@@ -505,4 +507,5 @@ def reactivate_user(request: HttpRequest, target: User, *, actor: User) -> None:
     target.is_active = True
     target.deactivated_at = None
     target.save(update_fields=["is_active", "deactivated_at"])
+    cover_active_users(account)
     audit.record(account, "user.reactivated", actor=actor, target=target, request=request)

@@ -7,4 +7,7 @@ GLOBAL_MODELS: dict[str, str] = {
     "core.outboundemail": "the provider's mail queue; rows name their account when they have one",
     "web.demobooking": "requests to the provider from its public site",
     "web.cookieconsent": "consent given on the provider's public site",
+    "billing.planprice": "the provider's price list",
+    "billing.planlimits": "the provider's catalogue",
+    "billing.documentcounter": "invoice numbers run across all accounts, one series per year",
 }

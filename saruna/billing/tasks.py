@@ -1,0 +1,22 @@
+"""Billing jobs: collecting invoices after the write that made them commits, and the sweep
+that ends trials and starts new periods."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from saruna.billing import actions, payments
+from saruna.core.models import Account
+from saruna.core.tenancy import in_account
+
+
+@db_task(retries=0)
+@in_account
+def collect_payments(account: Account, retry_failed: bool = False) -> None:
+    payments.collect_due(account, retry_failed=retry_failed)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def run_billing_jobs() -> None:
+    """Trials that ended and periods that begin; idempotent, so a late or repeated run only
+    catches up."""
+    actions.run_due_jobs()
