@@ -153,12 +153,21 @@ def _answers(port: int) -> bool:
         return False
 
 
+def require_dovecot() -> None:
+    """Called at the top of a test module, skips it with one line when Dovecot is missing;
+    with ``CI`` set it must be there."""
+    if DOVECOT.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs Dovecot at {DOVECOT} (apt-get install dovecot-imapd)",
+                    pytrace=False)
+    pytest.skip(f"no Dovecot at {DOVECOT} (apt-get install dovecot-imapd)",
+                allow_module_level=True)
+
+
 @pytest.fixture(name="dovecot")
 def dovecot_fixture(tmp_path: Path) -> Iterator[Dovecot]:
-    if not DOVECOT.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs Dovecot at {DOVECOT} (apt-get install dovecot-imapd)")
-        pytest.skip(f"no Dovecot at {DOVECOT} (apt-get install dovecot-imapd)")
+    require_dovecot()
     tmp = tmp_path / "dovecot"
     (tmp / "state").mkdir(parents=True)
     # Dovecot's sockets live here, and a socket's path may be 107 bytes at most: pytest's

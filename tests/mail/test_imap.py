@@ -13,7 +13,9 @@ from imapclient import DELETED, SEEN, IMAPClient
 from saruna.mail import imap
 from saruna.mail.imap_tasks import poll_imap_mailboxes
 from saruna.mail.models import InboundMail, Mailbox, Security
-from tests.mail.dovecot import Dovecot, dovecot_fixture  # noqa: F401  (the fixture)
+from tests.mail.dovecot import Dovecot, dovecot_fixture, require_dovecot  # noqa: F401
+
+require_dovecot()
 
 
 def crlf(raw: bytes) -> bytes:
