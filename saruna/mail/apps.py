@@ -7,6 +7,7 @@ class MailConfig(AppConfig):
     verbose_name = "E-mail channel"
 
     def ready(self) -> None:
-        # Huey only autodiscovers modules named ``tasks``: importing this registers the
-        # periodic IMAP poll.
-        from saruna.mail import imap_tasks  # noqa: F401
+        # Huey only autodiscovers modules named ``tasks``: importing these registers the
+        # periodic IMAP poll and the reply mailer's delivery tasks; ``sending`` also connects
+        # the reply mailer to ``agent_replied``.
+        from saruna.mail import imap_tasks, sending, sending_tasks  # noqa: F401
