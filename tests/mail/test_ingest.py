@@ -207,6 +207,25 @@ def test_a_crash_between_receipt_and_processing_loses_nothing(
         assert mail.state == State.PROCESSED and mail.ticket.subject == "Lost?"
 
 
+def test_the_sweep_works_each_mail_in_its_own_account(
+    account, mail_bytes, django_capture_on_commit_callbacks
+):
+    from saruna.mail.receive import store_inbound
+    from tests.factories import make_account
+
+    other = make_account("other")
+    for owner in (account, other):
+        with django_capture_on_commit_callbacks(), scope(account=owner):
+            store_inbound(owner, mail_bytes(subject=f"For {owner.slug}"),
+                          source=InboundMail.Source.SMTP)
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=False):
+        tasks.process_stranded_mail()
+    for owner in (account, other):
+        with scope(account=owner):
+            assert [t.subject for t in Ticket.objects.all()] == [f"For {owner.slug}"]
+            assert Contact.objects.count() == 1
+
+
 def test_a_mail_that_keeps_killing_its_worker_is_given_up(
     account, mail_bytes, django_capture_on_commit_callbacks
 ):
