@@ -24,7 +24,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any
+from typing import Any, cast
 
 import dkim
 from django.conf import settings
@@ -126,8 +126,6 @@ def _queue(
     ticket: Ticket, group: MessageGroup | None, subject: str, sender: str, message_id: str
 ) -> OutgoingMail:
     """An outgoing mail of ``group`` (an agent reply) or, without one, the acknowledgement."""
-    from saruna.mail.sending_tasks import deliver_outgoing_mail
-
     mailbox = sending_mailbox(ticket)
     address = mailbox.email if mailbox else parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     subject = one_line(subject)
@@ -138,8 +136,15 @@ def _queue(
         message_id=message_id, from_email=_address(sender, address), to=[ticket.owner_email],
         subject=subject, is_automatic=group is None,
     )
-    enqueue_on_commit(deliver_outgoing_mail, ticket.account_id, mail.pk)
+    _deliver_on_commit(mail)
     return mail
+
+
+def _deliver_on_commit(mail: OutgoingMail) -> None:
+    # Imported here: the tasks module imports this one.
+    from saruna.mail.sending_tasks import deliver_outgoing_mail
+
+    enqueue_on_commit(deliver_outgoing_mail, mail.account_id, mail.pk)
 
 
 def sending_mailbox(ticket: Ticket) -> Mailbox | None:
@@ -151,15 +156,13 @@ def sending_mailbox(ticket: Ticket) -> Mailbox | None:
 
 def retry(mail_id: int) -> None:
     """One more attempt for a mail that failed for good (someone fixed the cause)."""
-    from saruna.mail.sending_tasks import deliver_outgoing_mail
-
     mail = OutgoingMail.objects.get(pk=mail_id)
     if mail.status == OutgoingMail.Status.SENT:
         return
     OutgoingMail.objects.filter(pk=mail.pk).update(
         status=OutgoingMail.Status.PENDING, next_attempt_at=timezone.now()
     )
-    enqueue_on_commit(deliver_outgoing_mail, mail.account_id, mail.pk)
+    _deliver_on_commit(mail)
 
 
 # --- composing -------------------------------------------------------------------------------
@@ -296,8 +299,9 @@ class ComposedMail(django_mail.EmailMessage):
         self.raw = raw
 
     def message(self, **kwargs: Any) -> Any:
-        parsed = email.message_from_bytes(self.raw, _class=_ExactBytes, policy=email.policy.SMTP)
-        assert isinstance(parsed, _ExactBytes)
+        parsed = cast(_ExactBytes, email.message_from_bytes(
+            self.raw, _class=_ExactBytes, policy=email.policy.SMTP
+        ))
         parsed.raw = self.raw
         return parsed
 
@@ -389,7 +393,7 @@ def test_smtp(host: str, port: int, security: str, username: str, password: str)
     return None
 
 
-def _reply(code: int, text: bytes | str) -> str:
+def _server_reply(code: int, text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return f"{code} {one_line(text)}"
@@ -399,17 +403,18 @@ def smtp_error_in_words(error: OSError, server: str) -> str:
     """What a failed SMTP conversation means, for the people who set up the mailbox."""
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return gettext("The server refused the user name or password (%(reply)s).") % {
-            "reply": _reply(error.smtp_code, error.smtp_error)}
+            "reply": _server_reply(error.smtp_code, error.smtp_error)}
     if isinstance(error, smtplib.SMTPNotSupportedError):
         return gettext("The server does not offer STARTTLS on this port; choose SSL/TLS, or "
                        "another port.")
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return gettext("The server refused the recipient: %(reply)s") % {"reply": "; ".join(
-            f"{address} {_reply(code, text)}" for address, (code, text) in error.recipients.items()
-        )}
+        refusals = (f"{address} {_server_reply(code, text)}"
+                    for address, (code, text) in error.recipients.items())
+        return gettext("The server refused the recipient: %(reply)s") % {
+            "reply": "; ".join(refusals)}
     if isinstance(error, smtplib.SMTPResponseException):
         return gettext("The server answered: %(reply)s") % {
-            "reply": _reply(error.smtp_code, error.smtp_error)}
+            "reply": _server_reply(error.smtp_code, error.smtp_error)}
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return gettext("%(server)s closed the connection; check the port and the security "
                        "setting.") % {"server": server}
