@@ -48,8 +48,8 @@ from saruna.tickets.models import ChannelType, MessageFormat, MessageGroup, Stor
 logger = logging.getLogger(__name__)
 
 State = InboundMail.State
-# Attempts that never finished (the worker died or the database went away) before a mail
-# is given up as failed instead of being retried by every sweep.
+# Sweeps that found a mail still waiting (its worker died, or the database went away)
+# before it is given up as failed instead of being retried by every sweep.
 MAX_ATTEMPTS = 5
 # Frames of the traceback kept with a failure: enough to see where, short enough to read.
 TRACEBACK_FRAMES = 4
@@ -67,13 +67,6 @@ class Outcome:
 def process(inbound_id: int) -> str | None:
     """Processes the stored mail once. Answers the state it leaves the mail in, or None when
     the mail was not waiting (done already, or finished by another worker meanwhile)."""
-    # Counted apart from the work below, so a mail that kills its worker every time is
-    # given up after MAX_ATTEMPTS instead of being retried forever.
-    counted = InboundMail.objects.filter(pk=inbound_id, state=State.RECEIVED).update(
-        attempts=F("attempts") + 1
-    )
-    if not counted:
-        return None
     with transaction.atomic():
         mail = (
             InboundMail.objects.select_for_update(of=("self",))
@@ -83,7 +76,7 @@ def process(inbound_id: int) -> str | None:
         )
         if mail is None:
             return None
-        if mail.attempts > MAX_ATTEMPTS:
+        if mail.attempts >= MAX_ATTEMPTS:
             outcome = Outcome(State.FAILED, note=gettext(
                 "Processing was interrupted %(n)d times (the worker stopped or the database "
                 "failed). Replay the mail once the cause is fixed."
@@ -97,6 +90,16 @@ def process(inbound_id: int) -> str | None:
             "state", "ticket", "group", "error", "processed_at", "from_email", "recipients",
         ])
     return mail.state
+
+
+def process_stranded(inbound_id: int) -> str | None:
+    """:func:`process` for the sweep, which finds mails whose first try never finished."""
+    # Counted in its own commit, before the work: a mail that kills its worker every time
+    # is given up after MAX_ATTEMPTS sweeps instead of taking a worker down every minute.
+    InboundMail.objects.filter(pk=inbound_id, state=State.RECEIVED).update(
+        attempts=F("attempts") + 1
+    )
+    return process(inbound_id)
 
 
 def replay(inbound_id: int) -> str:

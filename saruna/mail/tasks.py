@@ -40,4 +40,4 @@ def process_stranded_mail() -> None:
         accounts = Account.objects.in_bulk({account_id for account_id, _pk in waiting})
     for account_id, inbound_id in waiting:
         with scope(account=accounts[account_id]):
-            ingest.process(inbound_id)
+            ingest.process_stranded(inbound_id)

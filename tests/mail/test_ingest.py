@@ -227,20 +227,28 @@ def test_the_sweep_works_each_mail_in_its_own_account(
 
 
 def test_a_mail_that_keeps_killing_its_worker_is_given_up(
-    account, mail_bytes, django_capture_on_commit_callbacks
+    account, mail_bytes, django_capture_on_commit_callbacks, monkeypatch
 ):
     from saruna.mail.receive import store_inbound
 
     with django_capture_on_commit_callbacks(), scope(account=account):
         mail = store_inbound(account, mail_bytes(), source=InboundMail.Source.SMTP)
-    # Each start counts an attempt before the work; a worker killed mid-way leaves it counted.
-    with scope(account=account):
-        InboundMail.objects.filter(pk=mail.pk).update(attempts=ingest.MAX_ATTEMPTS)
+
+    def killed(raw):
+        raise SystemExit("out of memory")  # not an error the worker survives to record
+
+    monkeypatch.setattr(ingest, "parse", killed)
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=False):
+        for _sweep in range(ingest.MAX_ATTEMPTS - 1):
+            with pytest.raises(SystemExit):
+                tasks.process_stranded_mail()
+        with scope(account=account):
+            mail.refresh_from_db()
+            assert mail.state == State.RECEIVED  # nothing lost so far
         tasks.process_stranded_mail()
     with scope(account=account):
         mail.refresh_from_db()
-        assert mail.state == State.FAILED and "interrupted" in mail.error
+        assert mail.state == State.FAILED and "interrupted 5 times" in mail.error
         assert not Ticket.objects.exists()
 
 
