@@ -8,6 +8,8 @@ content. Open Sans (from its PyPI package) covers Latvian and other European let
 
 from __future__ import annotations
 
+import logging
+
 from django.utils import translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
@@ -18,6 +20,8 @@ from saruna.billing.models import BillingDocument
 from saruna.billing.money import format_amount
 
 FONT = "OpenSans"
+# fpdf2 subsets the font with fontTools, which logs every glyph list at INFO.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 def _party(details: dict) -> list[str]:
@@ -77,7 +81,7 @@ def _render(document: BillingDocument) -> bytes:
     pdf.ln(4)
 
     with pdf.table(
-        col_widths=(70, 42, 14, 30, 34), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        col_widths=(60, 52, 14, 30, 34), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
     ) as table:
         table.row([_("Description"), _("Period"), _("Qty"), _("Unit price"), _("Amount")])
         for line in document.lines.all():
