@@ -19,6 +19,9 @@ PostgreSQL database ``test_saruna_mail_bench`` (created and dropped) when DATABA
 
     python bench/mail_ingest.py [--mails N] [--profile [SORT]]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saruna python bench/mail_ingest.py
+
+A Huey worker closes its database connection after each task unless connections are kept
+(``SARUNA_DB_CONN_MAX_AGE`` seconds); compare both.
 """
 
 import argparse
@@ -302,7 +305,8 @@ def main() -> None:
     if connection.vendor == "sqlite":  # a file, as in production, not an in-memory database
         settings.DATABASES["default"]["TEST"]["NAME"] = str(Path(VAR) / "bench.sqlite3")
     db_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
-    print(f"database: {connection.vendor} ({db_name}); cache: "
+    print(f"database: {connection.vendor} ({db_name}), connections kept "
+          f"{connection.settings_dict['CONN_MAX_AGE']} s (SARUNA_DB_CONN_MAX_AGE); cache: "
           f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; {options.mails} mails",
           flush=True)
     profiler = cProfile.Profile() if options.profile else None

@@ -43,7 +43,7 @@ from saruna.mail import loops, threading
 from saruna.mail.models import BouncingAddress, InboundMail
 from saruna.mail.parser import ParsedAttachment, ParsedMail, parse
 from saruna.tickets import actions
-from saruna.tickets.models import ChannelType, MessageFormat, MessageGroup, StoredFile, Ticket
+from saruna.tickets.models import ChannelType, MessageFormat, StoredFile, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ NAME_CHARS = 100
 @dataclass
 class Outcome:
     state: str
-    ticket: Ticket | None = None
-    group: MessageGroup | None = None
+    ticket_id: int | None = None
+    group_id: int | None = None
     note: str = ""
 
 
@@ -83,8 +83,8 @@ def process(inbound_id: int) -> str | None:
             ) % {"n": MAX_ATTEMPTS})
         else:
             outcome = _process_claimed(mail)
-        mail.state, mail.ticket, mail.group = outcome.state, outcome.ticket, outcome.group
-        mail.error = outcome.note
+        mail.state, mail.error = outcome.state, outcome.note
+        mail.ticket_id, mail.group_id = outcome.ticket_id, outcome.group_id
         mail.processed_at = timezone.now()
         mail.save(update_fields=[
             "state", "ticket", "group", "error", "processed_at", "from_email", "recipients",
@@ -122,9 +122,10 @@ def replay(inbound_id: int) -> str:
     if mail.state == State.FAILED:
         return gettext("Mail %(id)s failed again: %(error)s") % {
             "id": mail.pk, "error": mail.error.splitlines()[0]}
-    summary = gettext("Mail %(id)s: %(state)s.") % {
-        "id": mail.pk, "state": mail.get_state_display()}
-    return f"{summary} {gettext('Ticket %(code)s.') % {'code': ticket}}" if ticket else summary
+    done = {"id": mail.pk, "state": mail.get_state_display(), "code": ticket}
+    if ticket is None:
+        return gettext("Mail %(id)s: %(state)s.") % done
+    return gettext("Mail %(id)s: %(state)s. Ticket %(code)s.") % done
 
 
 def _process_claimed(mail: InboundMail) -> Outcome:
@@ -152,7 +153,7 @@ def _route(mail: InboundMail) -> Outcome:
             gettext("The same mail as mail %(id)s.") if same else
             gettext("Same Message-ID and sender as mail %(id)s, different bytes.")
         ) % {"id": original.pk}
-        return Outcome(State.DUPLICATE, original.ticket, original.group, note)
+        return Outcome(State.DUPLICATE, original.ticket_id, original.group_id, note)
     if loops.is_own_mail(mail.account, parsed):
         return Outcome(State.IGNORED, note=gettext("Our own mail, come back."))
     if parsed.is_bounce:
@@ -177,7 +178,7 @@ def _original_of(mail: InboundMail) -> InboundMail | None:
         matches |= Q(message_id=mail.message_id, from_email=mail.from_email)
     return (
         others.filter(matches, state__in=(State.PROCESSED, State.IGNORED))
-        .select_related("ticket", "group").order_by("pk").first()
+        .only("sha256", "ticket_id", "group_id").order_by("pk").first()
     )
 
 
@@ -222,7 +223,7 @@ def _deliver(mail: InboundMail, parsed: ParsedMail) -> Outcome:
         actions.add_internal_note(ticket, None, gettext(
             "Attachments too large to keep: %(names)s. The original mail (mail %(id)s) has them."
         ) % {"names": ", ".join(too_large), "id": mail.pk}, format=MessageFormat.TEXT)
-    return Outcome(State.PROCESSED, ticket, group)
+    return Outcome(State.PROCESSED, ticket.pk, group.pk)
 
 
 def _store_files(
@@ -275,14 +276,14 @@ def _record_bounce(mail: InboundMail, parsed: ParsedMail) -> Outcome:
                 account=mail.account, email=address, reason=reason, last_bounce_at=now
             )
     if ticket.status in actions.CLOSED_TO_MESSAGES:
-        return Outcome(State.PROCESSED, ticket)
+        return Outcome(State.PROCESSED, ticket.pk)
     lines = [gettext("Mail to %(addresses)s could not be delivered.") % {
         "addresses": ", ".join(parsed.bounced_recipients) or gettext("(unknown)")}]
     lines += [f"{address}: {reason}" for address, reason in reasons.items() if reason]
     group = actions.add_internal_note(
         ticket, None, "\n".join(lines), format=MessageFormat.TEXT
     )
-    return Outcome(State.PROCESSED, ticket, group)
+    return Outcome(State.PROCESSED, ticket.pk, group.pk)
 
 
 def _delivery_report(raw: bytes) -> tuple[list[str], dict[str, str]]:
