@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
 from email.policy import Compat32
-from html import escape
+from html import escape, unescape
 from io import BytesIO
 from typing import Any
 
@@ -93,13 +93,24 @@ class _RawHeaders(Compat32):
     """Header values exactly as received (undeclared 8-bit bytes as surrogate escapes), for
     :func:`header_text` to decode; compat32 would wrap those in lossy ``Header`` objects."""
 
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+        # The stdlib reads MIME parameters in quadratic time: a crafted megabyte-long
+        # Content-Type would stall the parse. No honest header comes near this length.
+        name, value = super().header_source_parse(sourcelines)
+        return name, value[:MAX_HEADER_CHARS]
+
     def header_fetch_parse(self, name: str, value: str) -> str:
         return value
 
 
-_POLICY = _RawHeaders()
 MAX_DEPTH = 30  # MIME nesting we follow; deeper parts are dropped, not recursed into
 MAX_ID_LENGTH = 998  # a header line's limit, and the Message-ID columns' length
+MAX_HEADER_CHARS = 32_768
+# Sanitising takes time quadratic in how deeply elements nest. No mail client leaves
+# thousands of elements open; HTML that does is shown as its text.
+MAX_UNCLOSED_ELEMENTS = 3000
+
+_POLICY = _RawHeaders()
 
 # --- charsets ------------------------------------------------------------------------------
 
@@ -234,7 +245,9 @@ def header_text(raw: str | None, fallback_charset: str | None = None) -> str:
     return _one_line("".join(pieces))
 
 
-_BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[\w.-]+\w")
+# (Each pattern that scans a run of characters starts only where the run starts: tried at
+# every position inside a long run, it would take quadratic time.)
+_BARE_ADDRESS = re.compile(r"(?<![^\s<>()\[\],;:\"'])[^\s<>()\[\],;:\"']+@[\w.-]+\w")
 
 
 def _addresses(raw: str | None, fallback_charset: str | None) -> list[tuple[str, str]]:
@@ -258,7 +271,7 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>|[^\s<>,]+@[^\s<>,]+")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>|(?<![^\s<>,])[^\s<>,]+@[^\s<>,]+")
 _COMMENT = re.compile(r"\([^()]*\)")
 
 
@@ -480,8 +493,12 @@ def _walk(part: Message, out: _Walk, depth: int = 0) -> None:
         content_type in ("text/plain", "text/html") and _is_body(part)
     ):  # (a multipart without its boundary: its raw text is all there is to show)
         text = _part_text(part)
-        out.segments.append(_Segment(html=text) if content_type == "text/html" else
-                            _Segment(text=text))
+        if content_type != "text/html":
+            out.segments.append(_Segment(text=text))
+        elif _unclosed_elements(text) > MAX_UNCLOSED_ELEMENTS:
+            out.segments.append(_Segment(text=_stripped(text)))
+        else:
+            out.segments.append(_Segment(html=text))
     else:
         attachment = _attachment(part)
         out.attachments.append(attachment)
@@ -492,6 +509,28 @@ def _walk(part: Message, out: _Walk, depth: int = 0) -> None:
             attachment.content_id, attachment.inline = f"{digest}@inline", True
             out.segments.append(_Segment(html=f'<img src="cid:{attachment.content_id}" '
                                               f'alt="{escape(attachment.filename)}">'))
+
+
+_OPENING_TAG = re.compile(
+    r"<(?!(?:br|img|hr|meta|input|link|wbr|col|area|base|source|embed|param|track|p|li|td|"
+    r"th|tr|option|dt|dd)\b)[a-z]",
+    re.IGNORECASE,
+)
+
+
+_LINE_TAG = re.compile(r"<(?:br|/?(?:p|div|li|tr|h[1-6]))\b[^<>]*>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<[^<>]*>")
+
+
+def _unclosed_elements(html: str) -> int:
+    """Roughly how many elements ``html`` leaves open (void and self-closing ones aside)."""
+    return len(_OPENING_TAG.findall(html)) - html.count("</")
+
+
+def _stripped(html: str) -> str:
+    """The text of HTML no parser should be trusted with: tags removed by pattern."""
+    text = unescape(_ANY_TAG.sub(" ", _LINE_TAG.sub("\n", html)))
+    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
 
 
 def _is_body(part: Message) -> bool:
@@ -687,9 +726,11 @@ def _body(parsed: ParsedMail, walk: _Walk) -> None:
     html = "".join(s.html if s.html is not None else _text_to_html(s.text or "")
                    for s in segments)
     reply, quoted = quotes.split_html(html)
-    parsed.body = sanitize_html(reply)
+    body = sanitize_html(reply)
+    head, tail = body[:-1000], body[-1000:]  # (the pattern backtracks: only on a short tail)
     for _nesting in range(3):
-        parsed.body = _TRAILING_SPACE.sub(r"\2", parsed.body)
+        tail = _TRAILING_SPACE.sub(r"\2", tail)
+    parsed.body = head + tail
     parsed.quoted = sanitize_html(quoted).strip() if quoted else ""
     texts = [s.text for s in segments if s.text is not None]
     if len(texts) == len(segments):  # every piece came with its own text version

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import nh3
 import quotequail
 
 REPLY_MARKER = "##- Please type your reply above this line -##"
@@ -49,27 +50,36 @@ _SIGNATURE_LINE = re.compile(r"^-- ?$", re.MULTILINE)
 SCAN_LINES = 200
 SCAN_HTML_CHARS = 100_000
 
-_QUOTE_CONTAINER = re.compile(
-    r"""<(?:div|blockquote|table)\b[^>]*?\b(?:class|id)\s*=\s*["']?[^"'>]*?"""
-    r"""(?<![\w-])(?:gmail_quote(?:_container)?|moz-cite-prefix|yahoo_quoted|divRplyFwdMsg|"""
-    r"""appendonsend|mail-editor-reference-message-container)(?![\w-])"""
-    r"""|<blockquote\b[^>]*?\btype\s*=\s*["']?cite"""
-    r"""|<div\b[^>]*?\bstyle\s*=\s*["'][^"']*border-top:\s*solid\s+#(?:E1E1E1|B5C4DF)\s+1\.0pt""",
+# Opening tags that may start the quoted history or a signature, found by a word in them;
+# their attributes are then read apart. (Every scan stops at the next "<" or ">": a
+# crafted mail cannot make these searches quadratic.)
+_CONTAINER_TAG = re.compile(
+    r"<(div|blockquote|table)\b(?=[^<>]*?(?:gmail_quote|moz-cite-prefix|yahoo_quoted|"
+    r"divrplyfwdmsg|appendonsend|mail-editor-reference|cite|border-top))([^<>]*+)>",
     re.IGNORECASE,
 )
-_SIGNATURE_HTML = re.compile(
-    r"""<(?:div|pre|span|table|p)\b[^>]*?\b(?:class|id|data-smartmail)\s*=\s*["']?[^"'>]*?"""
-    r"""(?<![\w-])(?:gmail_signature(?:_prefix)?|moz-signature|signature|_rc_sig)(?![\w-])""",
+_SIGNATURE_TAG = re.compile(
+    r"<(div|pre|span|table|p)\b(?=[^<>]*?(?:signature|_rc_sig))([^<>]*+)>", re.IGNORECASE
+)
+_ATTRIBUTE = re.compile(
+    r"""(?<![\w-])(class|id|type|style|data-smartmail)\s*=\s*"""
+    r"""(?:"([^"]*)"?|'([^']*)'?|([^\s"'<>]+))""",
     re.IGNORECASE,
 )
+_CONTAINER_NAMES = {
+    "gmail_quote", "gmail_quote_container", "moz-cite-prefix", "yahoo_quoted",
+    "divrplyfwdmsg", "appendonsend", "mail-editor-reference-message-container",
+}
+_SIGNATURE_NAMES = {
+    "gmail_signature", "gmail_signature_prefix", "moz-signature", "signature", "_rc_sig",
+}
+# Outlook's history starts with a <div> whose top border has one of two colours.
+_OUTLOOK_BORDER = re.compile(r"border-top:\s*solid\s+#(?:e1e1e1|b5c4df)\s+1\.0pt", re.I)
 _BLOCK_BOUNDARY = re.compile(
-    r"<(?:div|p|br|blockquote|li|tr|h[1-6])\b[^>]*>|</(?:div|p|blockquote|li|tr|h[1-6])>",
+    r"<(?:div|p|br|blockquote|li|tr|h[1-6])\b[^<>]*>|</(?:div|p|blockquote|li|tr|h[1-6])>",
     re.IGNORECASE,
 )
-_TAG = re.compile(r"<[^>]*>")
-_INVISIBLE = re.compile(
-    r"<!--.*?-->|<(script|style|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
-)
+_INVISIBLE = {"script", "style", "head", "title", "template", "noscript"}
 
 
 def split_text(text: str) -> tuple[str, str]:
@@ -97,20 +107,52 @@ def split_html(html: str) -> tuple[str, str]:
     marker = _MARKER_HTML.search(html)
     if marker and has_content(html[: marker.start()]):
         reply, quoted = html[: marker.start()], html[marker.start():]
-    container = _QUOTE_CONTAINER.search(reply)
-    if container and has_content(reply[: container.start()]):
-        if not _FORWARD.search(visible_text(reply[container.start(): container.start() + 600])):
-            reply, quoted = reply[: container.start()], reply[container.start():] + quoted
-    elif len(reply) <= SCAN_HTML_CHARS:
+    container = _quote_container(reply)
+    if container is not None and has_content(reply[:container]):
+        if not _FORWARD.search(visible_text(reply[container: container + 600])):
+            reply, quoted = reply[:container], reply[container:] + quoted
+    elif len(reply) <= SCAN_HTML_CHARS and len(_BLOCK_BOUNDARY.findall(reply)) <= SCAN_LINES:
         reply, older = _quotequail_html(reply)
         quoted = older + quoted
     if quoted:
         reply, attribution = _cut_html_attribution(reply)
         quoted = attribution + quoted
-    signature = _SIGNATURE_HTML.search(reply)
-    if signature and has_content(reply[: signature.start()]):
-        reply, quoted = reply[: signature.start()], reply[signature.start():] + quoted
+    signature = _signature(reply)
+    if signature is not None and has_content(reply[:signature]):
+        reply, quoted = reply[:signature], reply[signature:] + quoted
     return reply, quoted
+
+
+def _attributes(tag: str) -> tuple[dict[str, str], set[str]]:
+    """The attributes the rules read, and the words of its class, id and data-smartmail."""
+    found = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+             for m in _ATTRIBUTE.finditer(tag)}
+    names = {
+        word for key in ("class", "id", "data-smartmail") for word in found.get(key, "").split()
+    }
+    return found, {name.lower() for name in names}
+
+
+def _quote_container(html: str) -> int | None:
+    """Where the first quote container of a known mail client starts."""
+    for match in _CONTAINER_TAG.finditer(html):
+        tag = match.group(1).lower()
+        found, names = _attributes(match.group(2))
+        if (
+            names & _CONTAINER_NAMES
+            or (tag == "blockquote" and found.get("type", "").lower() == "cite")
+            or (tag == "div" and _OUTLOOK_BORDER.search(found.get("style", "")))
+        ):
+            return match.start()
+    return None
+
+
+def _signature(html: str) -> int | None:
+    """Where the first signature block of a known mail client starts."""
+    for match in _SIGNATURE_TAG.finditer(html):
+        if _attributes(match.group(2))[1] & _SIGNATURE_NAMES:
+            return match.start()
+    return None
 
 
 def _quotequail_index(text: str) -> int | None:
@@ -203,7 +245,8 @@ def _cut_html_attribution(html: str) -> tuple[str, str]:
 
 def visible_text(html: str) -> str:
     """The words a reader would see in ``html`` (roughly: for decisions, not for display)."""
-    return " ".join(unescape(_TAG.sub(" ", _INVISIBLE.sub(" ", html))).split())
+    text = nh3.clean(html, tags=set(), clean_content_tags=_INVISIBLE, strip_comments=True)
+    return " ".join(unescape(text).split())
 
 
 def has_content(html: str) -> bool:

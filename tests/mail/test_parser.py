@@ -193,6 +193,22 @@ def test_quote_detection_on_a_huge_body_stays_fast():
     assert parsed.body.count("\n") == 49_999
 
 
+@pytest.mark.parametrize("raw", [
+    b"Content-Type: text/html\n\n<p>hi</p><div " + b"class= " * 20_000,
+    b"Content-Type: text/html\n\n<p>hi</p>" + b"<div>" * 40_000,
+    b"Content-Type: text/html\n\n<p>hi</p>" + b"<div " * 40_000,
+    b"Content-Type: text/html\n\n<p>hi</p>" + b"<br>" * 40_000 + b"x",
+    b"Content-Type: text/plain" + b"; a=b" * 60_000 + b"\n\nbody",
+    b"From: " + b"a" * 200_000 + b"\n\nbody",
+], ids=["attributes", "nesting", "unclosed-tags", "line-breaks", "parameters", "address"])
+def test_crafted_mails_cannot_stall_the_parser(raw):
+    # Each of these took from seconds to minutes with patterns or libraries that scan
+    # quadratically; a mail is parsed in well under a second.
+    started = time.perf_counter()
+    _assert_safe(parse(raw))
+    assert time.perf_counter() - started < 1.0
+
+
 def test_automatic_reasons_read_a_message_or_the_parsed_headers():
     message = Message()
     message["From"] = "Mail Delivery <MAILER-DAEMON@mx.example.org>"
