@@ -137,7 +137,7 @@ class VatNumberCheck:
 
 
 def check_vat_number(raw: str, *, vies: Vies | None = None) -> VatNumberCheck:
-    number = eu_vat.compact(raw)
+    number = "".join(ch for ch in raw.upper() if ch.isalnum())
     prefix = number[:2]
     country = _VAT_PREFIX_COUNTRY.get(prefix, "")
     if not country:
@@ -145,7 +145,7 @@ def check_vat_number(raw: str, *, vies: Vies | None = None) -> VatNumberCheck:
             "Enter an EU VAT number starting with its country code, such as LV40003245752."
         ))
     try:
-        eu_vat.validate(number)
+        number = eu_vat.validate(number)
     except StdnumError:
         return VatNumberCheck(number, country, INVALID, _(
             "%(number)s is not a valid VAT number: check it for typing mistakes."
