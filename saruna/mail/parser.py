@@ -321,7 +321,8 @@ _DEFAULT_NAMES = {
 }
 # Python's built-in table only (the machine's mime.types would make results vary by host).
 _TYPES = mimetypes.MimeTypes(filenames=())
-_SOFT_HYPHEN_ETC = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Soft hyphen, zero-width and bidi control characters: they make "exe.pdf" of "fdp.exe".
+_INVISIBLE_MARKS = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _payload(part: Message) -> bytes:
@@ -405,12 +406,12 @@ def _filename(part: Message) -> str:
 def clean_filename(name: str, content_type: str = "application/octet-stream") -> str:
     """A filename safe to store and show: one line, no directories, no bidi tricks, at most
     200 characters (the extension kept); a name from the content type when empty."""
-    name = _SOFT_HYPHEN_ETC.sub("", _one_line(name))
+    name = _INVISIBLE_MARKS.sub("", _one_line(name))
     name = re.split(r"[/\\]", name)[-1].strip(" .")
     if len(name) > 200:
         stem, dot, extension = name.rpartition(".")
-        name = (stem[: 199 - len(extension)] + dot + extension) if dot and len(extension) < 20 \
-            else name[:200]
+        keep_extension = dot and len(extension) < 20
+        name = stem[: 199 - len(extension)] + dot + extension if keep_extension else name[:200]
     return name or _DEFAULT_NAMES.get(content_type, "attachment.bin")
 
 
@@ -493,12 +494,8 @@ def _walk(part: Message, out: _Walk, depth: int = 0) -> None:
         content_type in ("text/plain", "text/html") and _is_body(part)
     ):  # (a multipart without its boundary: its raw text is all there is to show)
         text = _part_text(part)
-        if content_type != "text/html":
-            out.segments.append(_Segment(text=text))
-        elif _unclosed_elements(text) > MAX_UNCLOSED_ELEMENTS:
-            out.segments.append(_Segment(text=_stripped(text)))
-        else:
-            out.segments.append(_Segment(html=text))
+        out.segments.append(_html_segment(text) if content_type == "text/html" else
+                            _Segment(text=text))
     else:
         attachment = _attachment(part)
         out.attachments.append(attachment)
@@ -516,21 +513,18 @@ _OPENING_TAG = re.compile(
     r"th|tr|option|dt|dd)\b)[a-z]",
     re.IGNORECASE,
 )
-
-
 _LINE_TAG = re.compile(r"<(?:br|/?(?:p|div|li|tr|h[1-6]))\b[^<>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^<>]*>")
 
 
-def _unclosed_elements(html: str) -> int:
-    """Roughly how many elements ``html`` leaves open (void and self-closing ones aside)."""
-    return len(_OPENING_TAG.findall(html)) - html.count("</")
-
-
-def _stripped(html: str) -> str:
-    """The text of HTML no parser should be trusted with: tags removed by pattern."""
+def _html_segment(html: str) -> _Segment:
+    """HTML as a body segment; as its text (tags removed by pattern) when it leaves more
+    elements open than any mail client does."""
+    unclosed = len(_OPENING_TAG.findall(html)) - html.count("</")  # roughly: </p> counts too
+    if unclosed <= MAX_UNCLOSED_ELEMENTS:
+        return _Segment(html=html)
     text = unescape(_ANY_TAG.sub(" ", _LINE_TAG.sub("\n", html)))
-    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    return _Segment(text="\n".join(" ".join(line.split()) for line in text.split("\n")))
 
 
 def _is_body(part: Message) -> bool:
@@ -619,7 +613,7 @@ def _tnef(part: Message, out: _Walk) -> None:
         html, text = tnef.htmlbody, tnef.body
         if html:
             html = html if isinstance(html, str) else decode_text(html, tnef.codepage)
-            segment = _Segment(html=_clean_text(html))
+            segment = _html_segment(_clean_text(html))
         elif text:
             text = text if isinstance(text, str) else decode_text(text, tnef.codepage)
             segment = _Segment(text=_clean_text(text.rstrip("\x00")))
@@ -689,8 +683,6 @@ _BOUNCE_SUBJECT = re.compile(
     r"nicht zustellbar|not delivered",
     re.IGNORECASE,
 )
-
-
 # qmail's bounces list each failed address alone on a line: "<user@host>:".
 _QMAIL_RECIPIENT = re.compile(r"^<([^<>\s]+@[^<>\s]+)>:$", re.MULTILINE)
 
@@ -773,6 +765,7 @@ def _message(raw: bytes) -> Message:
 
 
 def parse(raw: bytes) -> ParsedMail:
+    """Everything the help desk reads from one raw mail; never raises."""
     message = _message(raw)
     hint = _charset_hint(message)
 
