@@ -342,7 +342,7 @@ def header_rfc2047_broken(name: str) -> bytes:
 def header_injection(name: str) -> bytes:
     # Encoded line breaks and NULs must not become new lines (or headers) anywhere downstream.
     subject = encoded("Invoice\r\nBcc: victim@elsewhere.example\x00 please", "utf-8")
-    filename = encoded("report\r\nContent-Type: text/html.pdf", "utf-8")
+    filename = encoded("report\r\nContent-Disposition: inline.pdf", "utf-8")
     body = multipart(
         "mixed", text("See attached."),
         part(f'application/pdf; name="{filename}"', PDF,
