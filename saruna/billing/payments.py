@@ -2,14 +2,13 @@
 
 An invoice is due while it is not cancelled by a credit note and neither it nor an invoice it
 replaces has a succeeded payment. Each attempt is a :class:`Payment` row written before the
-gateway is asked, so a crash mid-charge leaves a trace, and the (invoice, attempt) pair is
-unique, so two workers never charge one attempt twice."""
+gateway is asked, so a crash mid-charge leaves a trace."""
 
 from __future__ import annotations
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
@@ -51,36 +50,36 @@ def collect_due(account: Account, *, retry_failed: bool = False) -> list[Payment
         account=account, status=Subscription.Status.CANCELLED
     ).exists():
         return []
-    payments = []
-    for invoice in due_invoices(account):
-        if not retry_failed and invoice.payments.exists():
-            continue
-        payment = attempt(invoice)
-        if payment is not None:
-            payments.append(payment)
-    return payments
+    tried = (attempt(invoice, retry=retry_failed) for invoice in due_invoices(account))
+    return [payment for payment in tried if payment is not None]
 
 
-def attempt(invoice: BillingDocument) -> Payment | None:
-    """One charge of the invoice's total with the payment method in use; None when there
-    is no method or another worker is already at it."""
+def attempt(invoice: BillingDocument, *, retry: bool = True) -> Payment | None:
+    """One charge of the invoice's total with the payment method in use. None when there is
+    no method, the invoice is settled or being charged, or (``retry`` off) was tried before.
+
+    The invoice row is locked while the attempt is written, so workers collecting the same
+    invoice at once make one attempt between them; the charge itself runs after that
+    commit, outside any lock."""
     account = invoice.account
     method = method_in_use(account)
     if method is None:
         return None
     with transaction.atomic():
-        if invoice.payments.filter(status=Payment.Status.PENDING).exists():
+        invoice = BillingDocument.objects.select_for_update().get(pk=invoice.pk)
+        tries = invoice.payments.all()
+        if (
+            is_settled(invoice)
+            or tries.filter(status=Payment.Status.PENDING).exists()
+            or (not retry and tries.exists())
+        ):
             return None
-        last = invoice.payments.aggregate(last=Max("attempt"))["last"] or 0
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    account=account, invoice=invoice, attempt=last + 1, method=method,
-                    gateway=method.gateway, amount_cents=invoice.total_cents,
-                    currency=invoice.currency,
-                )
-        except IntegrityError:
-            return None
+        payment = Payment.objects.create(
+            account=account, invoice=invoice,
+            attempt=(tries.aggregate(last=Max("attempt"))["last"] or 0) + 1,
+            method=method, gateway=method.gateway, amount_cents=invoice.total_cents,
+            currency=invoice.currency,
+        )
     try:
         outcome = get_gateway(method.gateway).charge(
             method, invoice.total_cents, invoice.currency,

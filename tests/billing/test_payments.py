@@ -59,12 +59,12 @@ def test_the_gateway_can_be_told_to_fail_the_next_charge_once(paying, clock, com
     assert Payment.objects.order_by("pk").last().status == "succeeded"
 
 
-def test_collecting_twice_charges_once(paying, committed):
+def test_a_paid_invoice_is_never_charged_again(paying, committed):
     account = paying(cycle="monthly", seats=1)
-    assert payments.collect_due(account) == []
+    assert payments.collect_due(account, retry_failed=True) == []
     [invoice] = invoices(account)
-    assert payments.attempt(invoice) is not None  # an explicit retry is a new attempt
-    assert invoice.payments.count() == 2
+    assert payments.attempt(invoice) is None
+    assert invoice.payments.count() == 1
 
 
 def test_a_refund_through_the_offline_gateway(paying):
