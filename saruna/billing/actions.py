@@ -46,6 +46,8 @@ from saruna.core.outbox import queue_email
 from saruna.core.tenancy import enqueue_on_commit
 
 CORRECTION_DAYS = 15
+# How long a number VIES could not confirm waits before VIES is asked again.
+VAT_RECHECK_AFTER = timedelta(hours=6)
 # Subscriptions whose time is up: invoiced, charged or suspended by the jobs.
 BILLED = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
 
@@ -436,6 +438,29 @@ def update_billing_details(
     audit.record(account, "billing.details_updated", actor=actor, target=profile,
                  fields=sorted(details))
     return profile
+
+
+def recheck_vat_numbers(*, vies: vat.Vies | None = None) -> None:
+    """Ask VIES again about the numbers it could not confirm; a verdict applies from the next
+    invoice (an invalid number then pays VAT like a consumer, with no correction of the
+    past)."""
+    with scopes_disabled():
+        profiles = list(BillingProfile.objects.filter(
+            vat_status=vat.UNVERIFIED, vat_checked_at__lte=timezone.now() - VAT_RECHECK_AFTER,
+        ).select_related("account"))
+    for profile in profiles:
+        with scope(account=profile.account):
+            _recheck(profile, vies)
+
+
+@transaction.atomic
+def _recheck(profile: BillingProfile, vies: vat.Vies | None) -> None:
+    check = vat.check_vat_number(profile.vat_number, vies=vies)
+    profile.vat_status, profile.vat_checked_at = check.status, timezone.now()
+    profile.save(update_fields=["vat_status", "vat_checked_at"])
+    if check.status != vat.UNVERIFIED:
+        audit.record(profile.account, "billing.vat_number_checked", target=profile,
+                     vat_number=profile.vat_number, status=check.status)
 
 
 @dataclass(frozen=True)

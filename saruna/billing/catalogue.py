@@ -19,7 +19,6 @@ from saruna.core.outbox import queue_email
 
 TRIAL_DAYS = 14
 PRICE_CHANGE_NOTICE = timedelta(days=30)
-FREE_PLAN = "free"
 ALL_INCLUSIVE_PLAN = "all-inclusive"
 
 

@@ -303,7 +303,6 @@ class DocumentLine(TenantModel):
     class Item(models.TextChoices):
         PLAN = "plan", _("Plan for a period")
         PRORATION = "proration", _("Change inside a period")
-        CORRECTION = "correction", _("Correction of an invoice")
 
     document = models.ForeignKey(BillingDocument, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField()

@@ -20,3 +20,9 @@ def run_billing_jobs() -> None:
     """Trials that ended and periods that begin; idempotent, so a late or repeated run only
     catches up."""
     actions.run_due_jobs()
+
+
+@db_periodic_task(crontab(minute="23"))
+def recheck_vat_numbers() -> None:
+    """VAT numbers VIES could not confirm when they were entered."""
+    actions.recheck_vat_numbers()

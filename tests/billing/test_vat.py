@@ -128,3 +128,28 @@ def test_a_number_vies_refuses_is_not_saved(vies_url, customer, settings):
         actions.update_billing_details(customer, vat_number=VALID_DE,
                                        vies=vat.ViesService(vies_url))
     assert BillingProfile.objects.get(account=customer).vat_number == ""
+
+
+def test_numbers_vies_could_not_confirm_are_asked_again(vies_url, customer, clock):
+    actions.update_billing_details(customer, country="EE", vat_number=VALID_EE)
+    profile = BillingProfile.objects.get(account=customer)
+    assert profile.vat_status == vat.UNVERIFIED
+    service = vat.ViesService(vies_url)
+    actions.recheck_vat_numbers(vies=service)  # too soon: not asked yet
+    assert BillingProfile.objects.get(account=customer).vat_status == vat.UNVERIFIED
+    clock.shift(datetime.timedelta(hours=6))
+    actions.recheck_vat_numbers(vies=service)
+    assert BillingProfile.objects.get(account=customer).vat_status == vat.VALID
+
+
+def test_a_number_vies_later_refuses_pays_vat_from_the_next_invoice(vies_url, paying, clock,
+                                                                    committed):
+    account = paying(cycle="monthly", seats=1)
+    committed(actions.update_billing_details, account, country="DE", vat_number=VALID_DE)
+    clock.shift(datetime.timedelta(days=1))
+    actions.recheck_vat_numbers(vies=vat.ViesService(vies_url))  # the fake says: invalid
+    assert BillingProfile.objects.get(account=account).vat_status == vat.INVALID
+    clock.move_to(datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC))
+    committed(actions.run_due_jobs)
+    # A German consumer now: 19 % of $39.00 = $7.41.
+    assert invoices(account)[-1].tax_cents == 741

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('position', models.PositiveSmallIntegerField()),
-                ('item', models.CharField(choices=[('plan', 'Plan for a period'), ('proration', 'Change inside a period'), ('correction', 'Correction of an invoice')], max_length=16)),
+                ('item', models.CharField(choices=[('plan', 'Plan for a period'), ('proration', 'Change inside a period')], max_length=16)),
                 ('description', models.CharField(max_length=300)),
                 ('quantity', models.PositiveIntegerField()),
                 ('unit_cents', models.BigIntegerField()),
