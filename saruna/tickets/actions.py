@@ -339,6 +339,8 @@ def open_ticket(
             files=files, mail_msg_id=mail_msg_id, quoted=quoted,
         )
         search_index.reindex_ticket(ticket)
+        if outgoing:  # an agent wrote first: the customer is told like after any reply
+            signals.agent_replied.send(sender=MessageGroup, group=group)
         _publish(ticket, ["created"], group=group)
     return ticket
 

@@ -120,10 +120,13 @@ def default_reply_subject(ticket: Ticket) -> str:
 
 
 def reply_subject(group: MessageGroup) -> str:
-    """The subject to mail an agent reply with: the one the agent gave (its TITLE message)
-    or the ticket's default."""
+    """The subject to mail an agent reply with: the one the agent gave (its TITLE message),
+    the ticket's own subject when the agent opened the ticket with it, or the default."""
     given = group.messages.filter(type=MessageType.TITLE).values_list("body", flat=True).first()
-    return given or default_reply_subject(group.ticket)
+    if given:
+        return given
+    first = group.ticket.groups.order_by("datecreated", "sort_order", "pk").first()
+    return group.ticket.subject if first == group else default_reply_subject(group.ticket)
 
 
 def canned_messages_for(

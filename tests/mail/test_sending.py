@@ -341,6 +341,21 @@ def test_without_a_mailbox_the_reply_goes_out_through_the_installation_as_the_ac
 
 
 @pytest.mark.django_db
+def test_a_ticket_an_agent_opens_mails_its_first_message(
+    scoped, customer, ann, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = actions.open_ticket(scoped, "Your order", "<p>It shipped today.</p>", customer,
+                                     actor=ann, format="H")
+    [sent] = django_mail.outbox
+    assert sent.recipients() == ["cleo@example.com"]
+    message = email.message_from_bytes(sent.message().as_bytes(), policy=email.policy.default)
+    assert message["Subject"] == f"Your order [#{ticket.code}]"
+    assert "It shipped today." in message.get_body(("plain",)).get_content()
+    assert ticket.groups.get().mail_msg_id == OutgoingMail.objects.get().message_id
+
+
+@pytest.mark.django_db
 def test_the_departments_mailbox_sends_its_replies(
     scoped, mail_ticket, ann, smtp_sink, django_capture_on_commit_callbacks
 ):
