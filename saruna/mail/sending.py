@@ -47,7 +47,7 @@ from saruna.mail.parser import ParsedMail
 from saruna.mail.quotes import REPLY_MARKER
 from saruna.portal.links import ticket_url
 from saruna.tickets import queries
-from saruna.tickets.html import html_to_text
+from saruna.tickets.html import html_to_text, with_remote_images
 from saruna.tickets.inbox_actions import text_to_html
 from saruna.tickets.models import (
     GroupType,
@@ -237,7 +237,7 @@ def _reply_body(group: MessageGroup) -> tuple[str, str]:
         m.body if m.format == MessageFormat.HTML else text_to_html(m.body) for m in parts
     )
     # Sanitised when the ticket actions stored it.
-    return mark_safe(html), html_to_text(html)
+    return mark_safe(with_remote_images(html)), html_to_text(html)
 
 
 def _thread(mail: OutgoingMail, ticket: Ticket) -> tuple[str, list[str]]:

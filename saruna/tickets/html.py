@@ -77,6 +77,15 @@ def sanitize_html(html: str) -> str:
     return _REMOTE_IMG_SRC.sub(r'\1 data-remote-src="\2"', cleaned)
 
 
+_HELD_IMG_SRC = re.compile(r'(<img\b[^>]*?) data-remote-src="(https?://[^"]*)"', re.IGNORECASE)
+
+
+def with_remote_images(html: str) -> str:
+    """Sanitised HTML with its remote images loading again: for mail an agent sends, whose
+    images the agent put there (the customer's mail client decides about loading them)."""
+    return _HELD_IMG_SRC.sub(r'\1 src="\2"', html)
+
+
 _BLOCKS = {
     "address", "article", "blockquote", "div", "dl", "dt", "dd", "footer", "form", "h1",
     "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section",

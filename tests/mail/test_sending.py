@@ -90,8 +90,9 @@ def test_agent_reply_reaches_the_customer_threaded_with_text_html_and_attachment
     mailbox, mail_ticket, ann, smtp_sink, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        group = reply(mail_ticket, ann,
-                      uploads=[SimpleUploadedFile("plan.pdf", PDF, "application/pdf")])
+        group = reply(mail_ticket, ann, html=(
+            '<p>Hello <b>Cleo</b>, try water.</p><img src="https://acme.test/logo.png" alt="">'
+        ), uploads=[SimpleUploadedFile("plan.pdf", PDF, "application/pdf")])
 
     [received] = smtp_sink.received
     assert received.mail_from == "support@acme.test"
@@ -115,6 +116,7 @@ def test_agent_reply_reaches_the_customer_threaded_with_text_html_and_attachment
     assert text.startswith(REPLY_MARKER)
     assert "Hello Cleo, try water." in text
     assert "<b>Cleo</b>" in html and REPLY_MARKER in html
+    assert '<img src="https://acme.test/logo.png"' in html  # the agent's image loads again
     assert ticket_url(mail_ticket) in text and ticket_url(mail_ticket) in html
     [attachment] = message.iter_attachments()
     assert attachment.get_filename() == "plan.pdf"
