@@ -13,9 +13,9 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from saruna.accounts.decorators import manager_required
-from saruna.contacts.common import delete_record, save_record
-from saruna.core.models import Account
+from saruna.contacts.common import delete_record
 from saruna.mail import imap, ingest, sending
+from saruna.mail.actions import save_mailbox
 from saruna.mail.forms import CONNECTION_FIELDS, MailboxForm
 from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
 from saruna.tickets.files import SANDBOX_POLICY, disposition_header
@@ -23,13 +23,6 @@ from saruna.tickets.settings_views import Kind
 
 # The newest problems shown; older ones wait until these are dealt with.
 PROBLEMS_SHOWN = 100
-
-
-def save_mailbox(account: Account, mailbox: Mailbox | None = None, **fields: Any) -> Mailbox:
-    return save_record(
-        Mailbox, account, mailbox, fields, tuple(MailboxForm.base_fields),
-        conflict=gettext("Another mailbox already uses this forwarding address."),
-    )
 
 
 MAILBOXES = Kind(

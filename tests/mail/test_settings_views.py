@@ -160,6 +160,19 @@ def test_admin_edits_and_deletes_an_imap_mailbox(scoped, admin_web):
     assert not Mailbox.objects.exists()
 
 
+def test_pointing_a_mailbox_at_another_folder_starts_its_progress_over(scoped, admin_web):
+    mailbox = make_mailbox(scoped, imap_uidvalidity=7, imap_last_uid=40,
+                           last_error="Login refused")
+    url = f"/settings/mailboxes/{mailbox.public_id}/"
+    admin_web.post(url, imap_fields(name="Renamed", imap_username="support", imap_password=""))
+    mailbox.refresh_from_db()
+    assert (mailbox.imap_uidvalidity, mailbox.imap_last_uid) == (7, 40)  # same folder
+    admin_web.post(url, imap_fields(imap_username="support", imap_folder="Support",
+                                    imap_password=""))
+    mailbox.refresh_from_db()
+    assert (mailbox.imap_uidvalidity, mailbox.imap_last_uid, mailbox.last_error) == (None, 0, "")
+
+
 def test_stored_passwords_and_key_never_reach_the_page(scoped, admin_web):
     mailbox = make_mailbox(scoped, smtp_host="smtp.acme.example", smtp_password="smtp-" + SECRET,
                            dkim_selector="s1", dkim_private_key=toy_rsa_key())
