@@ -185,3 +185,15 @@ class BouncingAddress(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["account", "email"], name="mail_bouncing_email")
         ]
+
+    @classmethod
+    def record(cls, account_id: str, email: str, reason: str) -> None:
+        """One more bounce of ``email`` (a delivery report, or a server refusing it for good)."""
+        email = email.lower()
+        now = timezone.now()
+        updated = cls.objects.filter(account_id=account_id, email=email).update(
+            bounces=models.F("bounces") + 1, last_bounce_at=now, reason=reason
+        )
+        if not updated:
+            cls.objects.create(account_id=account_id, email=email, reason=reason,
+                               last_bounce_at=now)

@@ -328,11 +328,18 @@ def _send(mail: OutgoingMail) -> None:
         try:
             backend.send_messages([ComposedMail(raw, parseaddr(mail.from_email)[1], recipients)])
         except smtplib.SMTPRecipientsRefused as error:
+            for address, (code, text) in error.recipients.items():
+                if code >= 500:
+                    BouncingAddress.record(mail.account_id, address, _smtp_text(code, text))
             refused_for_good = all(code >= 500 for code, _text in error.recipients.values())
             raise DeliveryError(smtp_error_in_words(error, _server(backend)),
                                 permanent=refused_for_good) from error
         except OSError as error:
             raise DeliveryError(smtp_error_in_words(error, _server(backend))) from error
+
+
+def _smtp_text(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
 
 
 def _not_bouncing(addresses: list[str]) -> list[str]:

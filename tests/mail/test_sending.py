@@ -249,6 +249,9 @@ def test_a_recipient_refused_for_good_is_not_tried_again_until_someone_retries(
     stored = OutgoingMail.objects.get()
     assert stored.status == OutgoingMail.Status.DEAD and stored.attempts == 1
     assert "550 5.1.1 No such user" in stored.last_error
+    bounce = BouncingAddress.objects.get()
+    assert (bounce.email, bounce.bounces) == ("cleo@example.com", 1)
+    assert "No such user" in bounce.reason
 
     with django_capture_on_commit_callbacks(execute=True):
         sending.retry(stored.pk)
