@@ -64,7 +64,7 @@ def run(data):
         transaction.savepoint_rollback(savepoint)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=timeline, end=ending, cycle=st.sampled_from(["monthly", "annual"]),
        seats=st.integers(1, 4), card_first=st.booleans())
