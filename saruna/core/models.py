@@ -158,6 +158,10 @@ class OutboundEmail(models.Model):
     subject = models.CharField(max_length=998)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    # Files sent with the mail, such as an invoice PDF with its receipt: a list of
+    # {"filename", "content_type", "content"} with the content in base64, kept in the row so
+    # that a retry sends exactly what was queued.
+    attachments = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

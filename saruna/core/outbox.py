@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -27,6 +29,17 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** (attempts - 1))
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+    def stored(self) -> dict[str, str]:
+        return {"filename": self.filename, "content_type": self.content_type,
+                "content": base64.b64encode(self.content).decode("ascii")}
+
+
 def queue_email(
     to: list[str] | str,
     template: str,
@@ -34,9 +47,11 @@ def queue_email(
     *,
     account: Account | None = None,
     language: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> OutboundEmail:
     """Render ``<template>_subject.txt``, ``_body.txt`` and (if present) ``_body.html`` and
-    store the mail; delivery starts once the caller's transaction commits."""
+    store the mail with its attachments; delivery starts once the caller's transaction
+    commits."""
     recipients = [to] if isinstance(to, str) else list(to)
     with translation.override(language or translation.get_language() or settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
@@ -55,6 +70,7 @@ def queue_email(
         subject=subject,
         body_text=body_text,
         body_html=body_html,
+        attachments=[attachment.stored() for attachment in attachments],
     )
     from saruna.core.tasks import deliver_email
 
@@ -135,6 +151,9 @@ def _send_outbound(mail: OutboundEmail) -> None:
     )
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
+    for attachment in mail.attachments:
+        message.attach(attachment["filename"], base64.b64decode(attachment["content"]),
+                       attachment["content_type"])
     message.send()
 
 

@@ -3,6 +3,8 @@ as a dead letter when it cannot be delivered."""
 
 import socket
 from datetime import timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
 import time_machine
@@ -75,6 +77,28 @@ def test_mail_of_a_rolled_back_transaction_is_never_sent(mail_templates):
         raise RuntimeError
     assert django_mail.outbox == []
     assert not OutboundEmail.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_attachment_arrives_byte_for_byte_even_after_a_failed_attempt(
+    mail_templates, smtp_down
+):
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40  # binary, as a real PDF is
+    mail = outbox.queue_email("ann@example.test", "t", {"name": "Ann"}, attachments=[
+        outbox.Attachment("INV-2026-000001.pdf", pdf, "application/pdf")])
+    outbox.deliver(mail.pk)
+    assert OutboundEmail.objects.get(pk=mail.pk).attempts == 1  # the SMTP server was down
+
+    smtp_down.EMAIL_BACKEND = LOCMEM
+    OutboundEmail.objects.filter(pk=mail.pk).update(next_attempt_at=timezone.now())
+    outbox.deliver(mail.pk)
+    [sent] = django_mail.outbox
+    received = message_from_bytes(sent.message().as_bytes(), policy=email_policy.default)
+    assert received.get_body(("plain",)).get_content().startswith("Dear Ann")
+    [part] = list(received.iter_attachments())
+    assert part.get_filename() == "INV-2026-000001.pdf"
+    assert part.get_content_type() == "application/pdf"
+    assert part.get_content() == pdf
 
 
 @pytest.mark.django_db
