@@ -232,6 +232,9 @@ class Worker:
         if self.profiler is not None:
             self.profiler.enable()
         HUEY.execute(task)
+        # The worker closes its connection after a task unless connections are kept; the
+        # next task opens one. Counted here, not in the next receive (another process).
+        connection.ensure_connection()
         if self.profiler is not None:
             self.profiler.disable()
         return time.perf_counter() - started
@@ -304,7 +307,7 @@ def main() -> None:
     settings.MEDIA_ROOT = Path(VAR) / "files"
     if connection.vendor == "sqlite":  # a file, as in production, not an in-memory database
         settings.DATABASES["default"]["TEST"]["NAME"] = str(Path(VAR) / "bench.sqlite3")
-    db_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     print(f"database: {connection.vendor} ({db_name}), connections kept "
           f"{connection.settings_dict['CONN_MAX_AGE']} s (SARUNA_DB_CONN_MAX_AGE); cache: "
           f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; {options.mails} mails",
