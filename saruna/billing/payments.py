@@ -2,22 +2,40 @@
 
 An invoice is due while it is not cancelled by a credit note and neither it nor an invoice it
 replaces has a succeeded payment. Each attempt is a :class:`Payment` row written before the
-gateway is asked, so a crash mid-charge leaves a trace."""
+gateway is asked, so a crash mid-charge leaves a trace.
+
+After every succeeded charge the owner gets a receipt with the invoice's PDF. A failed charge
+is tried again 1, 3, 5 and 7 days after the invoice's first failure, the owner is e-mailed
+after each failure, and when the last one fails the account is suspended until it is paid
+(a new payment method restores it: ``actions.add_payment_method``)."""
 
 from __future__ import annotations
 
+import datetime
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from django_scopes import scope, scopes_disabled
 
+from saruna.accounts.models import User
+from saruna.billing import pdf
 from saruna.billing.gateways import get_gateway
 from saruna.billing.gateways.base import Outcome
 from saruna.billing.models import BillingDocument, Payment, PaymentMethod, Subscription
+from saruna.billing.money import format_amount
+from saruna.billing.periods import local_date
+from saruna.core import audit
 from saruna.core.models import Account
+from saruna.core.outbox import Attachment, queue_email
 
 logger = logging.getLogger(__name__)
+
+# Days after an invoice's first failed charge on which it is charged again (terms: failed
+# charges are retried on days 1, 3, 5 and 7); when the last fails, the account is suspended.
+RETRY_AFTER_DAYS = (1, 3, 5, 7)
 
 
 def method_in_use(account: Account) -> PaymentMethod | None:
@@ -99,18 +117,109 @@ def _record(payment: Payment, outcome: Outcome) -> None:
     payment.failure_message = outcome.message
     payment.completed_at = timezone.now()
     payment.save(update_fields=["status", "reference", "failure_message", "completed_at"])
+    if outcome.succeeded:
+        _send_receipt(payment)
     subscription = Subscription.objects.select_for_update().filter(
         account_id=payment.account_id
     ).first()
     if subscription is None:
         return
-    if not outcome.succeeded and subscription.status == Subscription.Status.ACTIVE:
-        subscription.status = Subscription.Status.PAST_DUE
-        subscription.save(update_fields=["status"])
+    if not outcome.succeeded:
+        if subscription.status == Subscription.Status.ACTIVE:
+            subscription.status = Subscription.Status.PAST_DUE
+            subscription.save(update_fields=["status"])
+        if subscription.status == Subscription.Status.PAST_DUE:
+            _after_failure(payment, subscription)
     elif (
-        outcome.succeeded
-        and subscription.status == Subscription.Status.PAST_DUE
+        subscription.status == Subscription.Status.PAST_DUE
         and not due_invoices(payment.account)
     ):
         subscription.status = Subscription.Status.ACTIVE
         subscription.save(update_fields=["status"])
+
+
+def owners(account: Account) -> list[User]:
+    return list(User.objects.filter(account=account, role=User.Role.OWNER, is_active=True))
+
+
+def _mail_owners(
+    account: Account, template: str, context: dict, attachments: list[Attachment] | None = None
+) -> None:
+    for owner in owners(account):
+        queue_email(owner.email, template,
+                    {**context, "account": account, "owner": owner, "account_url": account.url},
+                    account=account, language=owner.language or account.language,
+                    attachments=attachments or [])
+
+
+def _send_receipt(payment: Payment) -> None:
+    invoice = payment.invoice
+    _mail_owners(payment.account, "billing/email/receipt", {
+        "invoice": invoice, "amount": format_amount(payment.amount_cents, payment.currency),
+        "method": payment.method.label if payment.method else "",
+        "paid_on": local_date(payment.account, payment.completed_at),
+        "reference": payment.reference,
+    }, [Attachment(f"{invoice.number}.pdf", pdf.render(invoice), "application/pdf")])
+
+
+def next_retry_at(invoice: BillingDocument) -> datetime.datetime | None:
+    """When a failed invoice is charged again: the first retry day (counted from its first
+    failed charge) after its latest attempt, so an extra attempt in between (the owner added
+    a card) does not move the days. None when it has not failed or the days are used up."""
+    attempts = list(invoice.payments.order_by("created_at", "pk"))
+    failures = [p for p in attempts if p.status == Payment.Status.FAILED and p.completed_at]
+    if not failures:
+        return None
+    first_failure = failures[0].completed_at
+    assert first_failure is not None
+    retries = (first_failure + timedelta(days=days) for days in RETRY_AFTER_DAYS)
+    return next((at for at in retries if at > attempts[-1].created_at), None)
+
+
+def _after_failure(payment: Payment, subscription: Subscription) -> None:
+    """Tell the owner, with the day of the next try; after the last, suspend the account."""
+    account = payment.account
+    retry_at = next_retry_at(payment.invoice)
+    context = {
+        "invoice": payment.invoice,
+        "amount": format_amount(payment.amount_cents, payment.currency),
+        "method": payment.method.label if payment.method else "",
+        "reason": payment.failure_message,
+    }
+    if retry_at is not None:
+        _mail_owners(account, "billing/email/payment_failed",
+                     {**context, "retry_on": local_date(account, retry_at)})
+        return
+    subscription.status = Subscription.Status.SUSPENDED
+    subscription.save(update_fields=["status"])
+    Account.objects.filter(pk=account.pk).exclude(status=Account.Status.CLOSED).update(
+        status=Account.Status.SUSPENDED
+    )
+    account.refresh_from_db(fields=["status"])
+    audit.record(account, "billing.suspended", target=subscription, reason="unpaid",
+                 invoice=payment.invoice.number)
+    _mail_owners(account, "billing/email/payment_suspended", context)
+
+
+def next_retry_for(account: Account) -> datetime.datetime | None:
+    """The next retry of the account's failed invoices, while it is past due."""
+    if not Subscription.objects.filter(
+        account=account, status=Subscription.Status.PAST_DUE
+    ).exists():
+        return None
+    retries = [next_retry_at(invoice) for invoice in due_invoices(account)]
+    return min((at for at in retries if at is not None), default=None)
+
+
+def retry_failed_charges() -> None:
+    """Charge again, in each past-due account's own scope, the invoices whose retry day has
+    come (the periodic task; a late run just catches up)."""
+    with scopes_disabled():
+        accounts = list(Account.objects.filter(pk__in=Subscription.objects.filter(
+            status=Subscription.Status.PAST_DUE).values("account_id")))
+    for account in accounts:
+        with scope(account=account):
+            for invoice in due_invoices(account):
+                retry_at = next_retry_at(invoice)
+                if retry_at is not None and retry_at <= timezone.now():
+                    attempt(invoice)

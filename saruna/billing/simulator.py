@@ -3,9 +3,10 @@ real billing code under a frozen clock, and every document, payment, refund, e-m
 account's state after each event come out as JSON. ``saruna billing simulate`` runs it on a
 throw-away database; docs/billing.md describes the format.
 
-Time only moves forward. Before each event the scheduled jobs (trial ends, renewals) run at
-the moments they fall due, each as an entry of its own (``"do": "jobs"``), as the worker
-would have run them."""
+Time only moves forward. Before each event the scheduled jobs (trial ends, renewals, retries
+of failed charges) run at the moments they fall due, each as an entry of its own
+(``"do": "jobs"``), as the worker would have run them. Payments go through the offline
+gateway."""
 
 from __future__ import annotations
 
@@ -26,12 +27,13 @@ from django_scopes import scope
 from saruna.accounts import actions as accounts
 from saruna.accounts.models import User
 from saruna.accounts.signup import create_account
-from saruna.billing import actions, catalogue, payments
+from saruna.billing import actions, catalogue, methods, payments
 from saruna.billing.gateways.offline import fail_next_charge
 from saruna.billing.models import (
     BillingDocument,
     BillingProfile,
     Payment,
+    PaymentMethod,
     PlanPrice,
     Refund,
     Subscription,
@@ -217,7 +219,9 @@ class Simulation:
         while True:
             with self._scope():
                 subscription = Subscription.objects.get(account=self.account)
-                due = actions.next_job_at(subscription, self.account)
+                due = min((at for at in (actions.next_job_at(subscription, self.account),
+                                         payments.next_retry_for(self.account)) if at),
+                          default=None)
             if due is None or due > moment:
                 return
             if due == last_due:
@@ -225,6 +229,7 @@ class Simulation:
             last_due = due
             self.clock.move_to(due)
             _as_committed(actions.run_due_jobs)
+            _as_committed(payments.retry_failed_charges)
             self._report({"at": _iso(due), "do": "jobs"})
 
     def _report(self, entry: dict[str, Any]) -> None:
@@ -306,7 +311,10 @@ class Simulation:
 
     def _add_card(self, event: dict[str, Any]) -> None:
         assert self.account is not None
-        actions.add_payment_method(self.account, event.get("card", DEFAULT_CARD))
+        token = event.get("card", DEFAULT_CARD)
+        kind = PaymentMethod.Kind.PAYPAL if token.startswith("paypal:") else (
+            PaymentMethod.Kind.CARD)
+        methods.confirm_setup(self.account, kind, token)
 
     def _set_seats(self, event: dict[str, Any]) -> None:
         assert self.account is not None
@@ -463,7 +471,9 @@ def simulate(scenario: dict[str, Any]) -> dict[str, Any]:
     """Run ``scenario`` against the database in use (the command gives it a throw-away one)
     and return what happened."""
     timeline = _timeline(scenario)
-    with override_settings(**_seller_settings(scenario.get("seller", {}))), \
+    # Money only ever moves through the offline gateway here, whatever the installation uses.
+    gateways = {"SARUNA_PAYMENT_GATEWAY": "offline", "SARUNA_PAYPAL_CLIENT_ID": ""}
+    with override_settings(**_seller_settings(scenario.get("seller", {})), **gateways), \
             time_machine.travel(timeline[0][0], tick=False) as clock:
         _set_catalogue(scenario.get("plans", {}))
         simulation = Simulation(scenario, clock)

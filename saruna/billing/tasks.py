@@ -26,3 +26,10 @@ def run_billing_jobs() -> None:
 def recheck_vat_numbers() -> None:
     """VAT numbers VIES could not confirm when they were entered."""
     actions.recheck_vat_numbers()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def retry_failed_payments() -> None:
+    """Failed charges tried again 1, 3, 5 and 7 days after the first failure; the last failure
+    suspends the account."""
+    payments.retry_failed_charges()

@@ -151,13 +151,14 @@ SCENARIOS = {
              "be corrected. The new details apply from the next invoice.", "active", "active"),
         ],
     ),
-    # The first charge fails (past due, 47.19 due); a new card pays it at once.
+    # The first charge fails (past due, 47.19 due); a new card pays it at once, before the
+    # retry a day later.
     "a failed charge and a new card": (
         {"customer": LV, "events": [
             {"at": "2026-01-01T10:00:00Z", "do": "signup", "period": "monthly", "seats": 1},
             {"do": "payment_fails"},
             {"do": "add_card"},
-            {"at": "2026-01-02T10:00:00Z", "do": "add_card", "card": "5555 5555 5555 4444"},
+            {"at": "2026-01-01T18:00:00Z", "do": "add_card", "card": "5555 5555 5555 4444"},
         ]},
         [
             ("signup", [], [], "", "active", "trialing"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from saruna.billing.models import Payment, PaymentMethod
@@ -18,6 +18,26 @@ if TYPE_CHECKING:
 
 class GatewayError(Exception):
     """The gateway refused or could not be reached; the message is for the owner."""
+
+
+@dataclass(frozen=True)
+class PendingSetup:
+    """What the browser needs to let the owner enter a payment method at the gateway. The
+    owner's page passes ``token`` back to ``save_payment_method`` once the gateway has it.
+
+    - Stripe: load Stripe.js from ``script_url`` with ``publishable_key`` and call
+      ``stripe.confirmCardSetup(client_secret, {payment_method: {card}})``;
+    - PayPal: send the owner to ``approve_url``; PayPal sends them back to the return URL;
+    - offline: ``token`` is empty: Saruna's own form asks for a test card number or
+      ``paypal:<e-mail>`` and passes that as the token."""
+
+    gateway: str
+    kind: str  # PaymentMethod.Kind
+    token: str = ""  # a Stripe SetupIntent id, a PayPal setup token id
+    client_secret: str = ""
+    publishable_key: str = ""
+    script_url: str = ""
+    approve_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,11 +61,25 @@ class Outcome:
 
 class PaymentGateway(ABC):
     name: str
+    kinds: ClassVar[frozenset[str]]  # the PaymentMethod.Kind values it saves
+
+    @abstractmethod
+    def begin_setup(
+        self, account: Account, kind: str, *, customer_reference: str = "",
+        return_url: str = "", cancel_url: str = "",
+    ) -> PendingSetup:
+        """Prepare the gateway's own form for a new payment method. ``customer_reference``
+        is the gateway's customer id from the account's earlier methods, if any; the URLs
+        are where the owner returns from a gateway's page (PayPal's approval)."""
 
     @abstractmethod
     def save_payment_method(self, account: Account, token: str) -> SavedMethod:
         """Keep the method that ``token`` stands for (what the browser got from the gateway's
-        own form: a Stripe PaymentMethod confirmed by a SetupIntent, a PayPal vault token)."""
+        own form: a Stripe SetupIntent, a PayPal setup token the payer approved)."""
+
+    @abstractmethod
+    def remove_payment_method(self, method: PaymentMethod) -> None:
+        """Have the gateway forget a method Saruna no longer uses."""
 
     @abstractmethod
     def charge(

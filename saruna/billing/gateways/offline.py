@@ -11,7 +11,13 @@ from __future__ import annotations
 from django.core.cache import cache
 from stdnum import luhn
 
-from saruna.billing.gateways.base import GatewayError, Outcome, PaymentGateway, SavedMethod
+from saruna.billing.gateways.base import (
+    GatewayError,
+    Outcome,
+    PaymentGateway,
+    PendingSetup,
+    SavedMethod,
+)
 from saruna.billing.models import Payment, PaymentMethod
 from saruna.core.models import Account
 
@@ -29,6 +35,16 @@ def fail_next_charge(account: Account) -> None:
 
 class OfflineGateway(PaymentGateway):
     name = "offline"
+    kinds = frozenset({PaymentMethod.Kind.CARD, PaymentMethod.Kind.PAYPAL})
+
+    def begin_setup(
+        self, account: Account, kind: str, *, customer_reference: str = "",
+        return_url: str = "", cancel_url: str = "",
+    ) -> PendingSetup:
+        return PendingSetup(gateway=self.name, kind=kind)
+
+    def remove_payment_method(self, method: PaymentMethod) -> None:
+        """Nothing is kept anywhere but in Saruna's own row."""
 
     def save_payment_method(self, account: Account, token: str) -> SavedMethod:
         token = token.strip()
