@@ -25,8 +25,8 @@ PUBLISHABLE_KEY = "pk_test_saruna"
 
 
 def require_localstripe() -> None:
-    """Skips the test with one line when localstripe is missing; with ``CI`` set it must be
-    there (it is in the test extras)."""
+    """Called at the top of a test module: skips it with one line when localstripe is
+    missing; with ``CI`` set it must be there (it is in the test extras)."""
     if importlib.util.find_spec("localstripe") is not None:
         return
     if os.environ.get("CI"):

@@ -13,9 +13,12 @@ from tests.billing.stripe_server import (  # noqa: F401
     PUBLISHABLE_KEY,
     SECRET_KEY,
     localstripe_fixture,
+    require_localstripe,
 )
 from tests.factories import make_account
 from tests.servers import free_port
+
+require_localstripe()
 
 VISA = "4242424242424242"
 DECLINED_WHEN_CHARGED = "4000000000000341"
