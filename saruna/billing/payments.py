@@ -118,7 +118,8 @@ def _record(payment: Payment, outcome: Outcome) -> None:
     payment.completed_at = timezone.now()
     payment.save(update_fields=["status", "reference", "failure_message", "completed_at"])
     if outcome.succeeded:
-        _send_receipt(payment)
+        # Once the payment is recorded: a receipt that fails to render must not undo that.
+        transaction.on_commit(lambda: _send_receipt(payment), robust=True)
     subscription = Subscription.objects.select_for_update().filter(
         account_id=payment.account_id
     ).first()
