@@ -22,8 +22,10 @@ ADAPTERS = {
 
 def setting(name: str, default: str = "") -> str:
     """An installation setting of the gateways (README, Configuration): Django's setting of
-    that name when settings.py has one, else the environment variable."""
-    return str(getattr(settings, name, os.environ.get(name, default)))
+    that name when settings.py has one, else the environment variable; ``default`` when
+    empty."""
+    value = getattr(settings, name) if hasattr(settings, name) else os.environ.get(name, "")
+    return str(value) or default
 
 
 def get_gateway(name: str | None = None) -> PaymentGateway:
