@@ -281,6 +281,12 @@ SARUNA_VIES_URL = os.environ.get(
 )
 if TESTING:
     SARUNA_VIES_URL = ""  # tests never reach the network; they start a local fake when needed
+# Accounts the provider may offer an enterprise agreement (terms §3): this many end users
+# (contacts), or this many new tickets per active agent in the last 30 days.
+SARUNA_ENTERPRISE_END_USERS = int(os.environ.get("SARUNA_ENTERPRISE_END_USERS", "100000"))
+SARUNA_ENTERPRISE_TICKETS_PER_AGENT = int(
+    os.environ.get("SARUNA_ENTERPRISE_TICKETS_PER_AGENT", "3000")
+)
 
 SCOPES_DISABLED = False
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("saruna.contactforms.urls")),
     path("", include("saruna.mail.urls")),
     path("portal/", include("saruna.portal.urls")),
+    path("", include("saruna.billing.urls")),
     path("", include("saruna.web.tenant_urls")),
 ]

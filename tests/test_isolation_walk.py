@@ -136,6 +136,20 @@ def alpha_mail(o):
     return o.mail
 
 
+def alpha_invoice(o):
+    """Tenant A's invoice number, made on first use ("My account" routes)."""
+    if not hasattr(o, "invoice"):
+        from saruna.billing import documents
+        from saruna.billing.documents import LineDraft
+
+        a = o.pair.a
+        with scope(account=a):
+            o.invoice = documents.issue_invoice(a, [LineDraft(
+                item="plan", description="Alpha seat", quantity=1, unit_cents=3900,
+            )], currency="USD").number
+    return o.invoice
+
+
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -169,6 +183,7 @@ OBJECT_ROUTES = {
     **{name: lambda o: {"inbound_id": alpha_mail(o).inbound} for name in (
         "mail_inbound_replay", "mail_inbound_download")},
     "mail_outgoing_retry": lambda o: {"outgoing_id": alpha_mail(o).outgoing},
+    "billing_document_pdf": lambda o: {"number": alpha_invoice(o)},
 }
 
 LINK_ROUTES = {

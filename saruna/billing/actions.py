@@ -9,7 +9,12 @@ The rules (terms §3 to §4, docs/billing.md):
 - on an annual cycle, more seats or a dearer plan are charged at once for the rest of the
   period, above what was already paid this period; on a monthly cycle the next invoice
   carries the change;
-- nothing is ever refunded or credited for fewer seats, a cheaper plan or leaving early.
+- nothing is ever refunded or credited for fewer seats, a cheaper plan or leaving early,
+  except half of unused prepaid credit (terms §5, ``prepaid.py``).
+
+Prepaid credit (``prepaid.py``) and lifetime codes (``codes.py``) hook into the subscription's
+life here: a credit can pay for a period instead of an invoice, and a lifetime subscription
+is invoiced monthly in arrears for its extra agents instead of ahead for its seats.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from django.utils.translation import ngettext
 from django_scopes import scope, scopes_disabled
 
 from saruna.accounts.models import User
-from saruna.billing import catalogue, documents, payments, vat
+
+# codes and prepaid import this module too; each uses the other's names only when called.
+from saruna.billing import catalogue, codes, documents, payments, prepaid, vat
 from saruna.billing.documents import LineDraft
 from saruna.billing.gateways import get_gateway
 from saruna.billing.gateways.base import GatewayError
@@ -149,6 +156,8 @@ def _begin_period(
     """Start the period beginning on ``start`` and invoice it (nothing for a free plan)."""
     if subscription.next_cycle:
         subscription.cycle, subscription.next_cycle = subscription.next_cycle, ""
+    if prepaid.begin_period(subscription, account, start):
+        return None
     price = catalogue.price_on(subscription.plan, subscription.currency, start)
     if price is None:
         subscription.period_start = subscription.period_end = subscription.anchor_day = None
@@ -211,6 +220,9 @@ def add_payment_method(
 
 
 def _restore(subscription: Subscription, account: Account, actor: User | None) -> None:
+    if subscription.is_lifetime:
+        codes.unblock(subscription, account, actor)
+        return
     Account.objects.filter(pk=account.pk, status=Account.Status.SUSPENDED).update(
         status=Account.Status.ACTIVE
     )
@@ -224,6 +236,14 @@ def _restore(subscription: Subscription, account: Account, actor: User | None) -
 
 
 # --- Seats and plans inside a period ---------------------------------------------------------
+
+
+def _refuse_for_lifetime(subscription: Subscription) -> None:
+    if subscription.is_lifetime:
+        raise BillingError(_(
+            "A lifetime code gives this account its plan and %(included)d seats for life; "
+            "extra agents are billed by the days they exist."
+        ) % {"included": subscription.included_seats})
 
 
 def _top_up(paid: list[int], unit: int, seats: int) -> tuple[Counter[int], list[int]]:
@@ -286,12 +306,14 @@ def set_seats(account: Account, seats: int, *, actor: User | None = None) -> Sub
     """Change the number of paid seats. More seats on an annual cycle are charged now for
     the rest of the period; fewer take effect now and lower the price from the next period."""
     subscription = _locked(account)
+    _refuse_for_lifetime(subscription)
     _check_seats(account, subscription.plan, seats)
     if seats == subscription.seats:
         return subscription
     previous, subscription.seats = subscription.seats, seats
     subscription.save(update_fields=["seats"])
-    _charge_change(subscription, account)
+    if not prepaid.seats_changed(subscription, account, previous):
+        _charge_change(subscription, account)
     audit.record(account, "billing.seats_changed", actor=actor, target=subscription,
                  previous=previous, seats=seats)
     return subscription
@@ -304,12 +326,16 @@ def cover_active_users(account: Account) -> None:
     subscription = Subscription.objects.select_for_update().filter(account=account).first()
     if subscription is None or subscription.status == Subscription.Status.CANCELLED:
         return
+    if subscription.is_lifetime:  # no seats to buy: extra users are billed by their days
+        codes.users_changed(subscription, account)
+        return
     in_use = active_users(account)
     if in_use <= subscription.seats:
         return
     previous, subscription.seats = subscription.seats, in_use
     subscription.save(update_fields=["seats"])
-    _charge_change(subscription, account)
+    if not prepaid.seats_changed(subscription, account, previous):
+        _charge_change(subscription, account)
     audit.record(account, "billing.seats_changed", target=subscription, previous=previous,
                  seats=in_use, reason="user_activated")
 
@@ -319,8 +345,10 @@ def change_plan(account: Account, plan: Plan, *, actor: User | None = None) -> S
     """Move to another plan now. A dearer plan on an annual cycle is charged at once for the
     rest of the period; a cheaper one costs less from the next period, with no credit."""
     subscription = _locked(account)
+    _refuse_for_lifetime(subscription)
     if plan.pk == subscription.plan_id:
         return subscription
+    prepaid.refuse_while_open(account)
     if catalogue.price_on(plan, subscription.currency, local_date(account)) is None and (
         catalogue.is_paid(plan)
     ):
@@ -362,6 +390,7 @@ def change_cycle(account: Account, cycle: str, *, actor: User | None = None) -> 
     if cycle not in Cycle.values:
         raise BillingError(_("Choose monthly or annual."))
     subscription = _locked(account)
+    _refuse_for_lifetime(subscription)
     if subscription.period_start is None:
         subscription.cycle, subscription.next_cycle = cycle, ""
     else:
@@ -374,7 +403,7 @@ def change_cycle(account: Account, cycle: str, *, actor: User | None = None) -> 
 @transaction.atomic
 def cancel(account: Account, *, actor: User | None = None) -> Subscription:
     """Cancel at once: the account closes, nothing more is charged and nothing is refunded
-    (terms §3, §8)."""
+    (terms §3, §8) but half of any unused prepaid credit (terms §5)."""
     subscription = _locked(account)
     if subscription.status == Subscription.Status.CANCELLED:
         raise BillingError(_("This subscription is already cancelled."))
@@ -384,6 +413,7 @@ def cancel(account: Account, *, actor: User | None = None) -> Subscription:
     Account.objects.filter(pk=account.pk).update(status=Account.Status.CLOSED)
     account.status = Account.Status.CLOSED
     audit.record(account, "billing.cancelled", actor=actor, target=subscription)
+    prepaid.leave_early(subscription, account)
     return subscription
 
 
@@ -437,6 +467,9 @@ def update_billing_details(
     _apply_details(profile, details, vies)
     audit.record(account, "billing.details_updated", actor=actor, target=profile,
                  fields=sorted(details))
+    subscription = Subscription.objects.select_for_update().filter(account=account).first()
+    if subscription is not None and subscription.is_lifetime:
+        codes.unblock(subscription, account, actor)  # the details may be all it waited for
     return profile
 
 
@@ -480,6 +513,35 @@ def last_invoice(account: Account) -> BillingDocument | None:
     ).order_by("-issued_at", "-pk").first()
 
 
+@dataclass(frozen=True)
+class CorrectionWindow:
+    """Whether the last invoice can still be corrected: until ``last_day`` inclusive, the day
+    of the first invoice of its chain of corrections plus 15, in the account's time zone."""
+
+    invoice: BillingDocument
+    last_day: datetime.date
+    open: bool
+
+    @property
+    def refusal(self) -> str:
+        return _(
+            "Invoice %(number)s was issued more than 15 days ago, so it can no longer be "
+            "corrected. The new details apply from the next invoice."
+        ) % {"number": self.invoice.number}
+
+
+def correction_window(account: Account) -> CorrectionWindow | None:
+    invoice = last_invoice(account)
+    if invoice is None:
+        return None
+    original = invoice
+    while original.replaces is not None:
+        original = original.replaces
+    assert original.issued_at is not None
+    last_day = local_date(account, original.issued_at) + timedelta(days=CORRECTION_DAYS)
+    return CorrectionWindow(invoice, last_day, local_date(account) <= last_day)
+
+
 @transaction.atomic
 def correct_billing_details(
     account: Account, *, actor: User | None = None, vies: vat.Vies | None = None,
@@ -491,19 +553,12 @@ def correct_billing_details(
     from the first invoice of a chain of corrections, so correcting again does not extend
     them. Later, the details apply from the next invoice and the request says so."""
     profile = update_billing_details(account, actor=actor, vies=vies, **details)
-    invoice = last_invoice(account)
-    if invoice is None or invoice.buyer == profile.snapshot():
+    window = correction_window(account)
+    if window is None or window.invoice.buyer == profile.snapshot():
         return Correction()
-    original = invoice
-    while original.replaces is not None:
-        original = original.replaces
-    assert original.issued_at is not None
-    age = (local_date(account) - local_date(account, original.issued_at)).days
-    if age > CORRECTION_DAYS:
-        return Correction(refused=_(
-            "Invoice %(number)s was issued more than 15 days ago, so it can no longer be "
-            "corrected. The new details apply from the next invoice."
-        ) % {"number": invoice.number})
+    if not window.open:
+        return Correction(refused=window.refusal)
+    invoice = window.invoice
     credit_note, replacement = documents.reissue_with_new_details(invoice)
     audit.record(account, "billing.invoice_corrected", actor=actor, target=invoice,
                  credit_note=credit_note.number, invoice=replacement.number)
@@ -554,7 +609,10 @@ def renew(account: Account) -> list[BillingDocument]:
         and subscription.period_end is not None
         and subscription.period_end <= today
     ):
-        invoice = _begin_period(subscription, account, subscription.period_end)
+        invoice = (
+            codes.invoice_month(subscription, account) if subscription.is_lifetime
+            else _begin_period(subscription, account, subscription.period_end)
+        )
         if invoice is not None:
             invoices.append(invoice)
     if invoices:
@@ -586,3 +644,4 @@ def run_due_jobs() -> None:
         with scope(account=account):
             end_trial_without_payment(account)
             renew(account)
+    codes.track_all_deactivations()

@@ -146,6 +146,10 @@ class Subscription(TenantModel):
     ``period_start``/``period_end`` are dates in the account's time zone, the end being the
     next period's first day; ``anchor_day`` keeps month ends from drifting."""
 
+    class Mode(models.TextChoices):
+        STANDARD = "standard", _("Seats paid ahead, each period")
+        LIFETIME = "lifetime", _("Lifetime code: included seats, extra agents in arrears")
+
     class Status(models.TextChoices):
         TRIALING = "trialing", _("Trial")
         ACTIVE = "active", _("Active")
@@ -154,6 +158,9 @@ class Subscription(TenantModel):
         CANCELLED = "cancelled", _("Cancelled")
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.STANDARD)
+    # A lifetime code's seats, never billed; only users beyond them are (codes.py).
+    included_seats = models.PositiveIntegerField(default=0)
     cycle = models.CharField(max_length=8, choices=Cycle.choices, default=Cycle.MONTHLY)
     # A cycle change waits for the next renewal (nothing is prorated between cycles).
     next_cycle = models.CharField(max_length=8, choices=Cycle.choices, blank=True)
@@ -179,6 +186,10 @@ class Subscription(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.plan.code}, {self.seats} seats, {self.cycle} ({self.status})"
+
+    @property
+    def is_lifetime(self) -> bool:
+        return self.mode == self.Mode.LIFETIME
 
 
 class PaymentMethod(TenantModel):
@@ -303,6 +314,8 @@ class DocumentLine(TenantModel):
     class Item(models.TextChoices):
         PLAN = "plan", _("Plan for a period")
         PRORATION = "proration", _("Change inside a period")
+        PREPAID_CREDIT = "prepaid_credit", _("Prepaid credit")
+        EXTRA_USERS = "extra_users", _("Agents beyond a lifetime code's seats, in arrears")
 
     document = models.ForeignKey(BillingDocument, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField()
@@ -395,3 +408,125 @@ class Refund(TenantModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+
+# --- Annual prepaid credit (terms §5) ------------------------------------------------------------
+
+# A day of credit costs seats * the annual seat price / 365. Credit is counted in units of
+# 1/365 cent, so a day's burn is a whole number of units and nothing is rounded on the way.
+UNITS_PER_CENT = 365
+
+
+class PrepaidCredit(TenantModel):
+    """Credit bought ahead that pays for the subscription instead of period invoices.
+
+    It waits for the end of the period already paid for, then burns ``seats * seat price per
+    year / 365`` a day: fewer seats make it last longer, more seats shorter. While it runs, the
+    subscription's current period is the credit's span (``prepaid.py``). Leaving before it is
+    used up refunds half of the unused part; the other half is the cancellation fee."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Starts when the paid period ends")
+        RUNNING = "running", _("In use")
+        USED_UP = "used_up", _("Used up")
+        ENDED_EARLY = "ended_early", _("Ended early, 50 % of the rest refunded")
+
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # The annual seat price it burns at, fixed when it is bought.
+    seat_year_cents = models.PositiveIntegerField()
+    invoice = models.OneToOneField(BillingDocument, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_on = models.DateField(null=True, blank=True)
+    # Units used before ``settled_on``; from that day on it burns at the current seats.
+    used_units = models.BigIntegerField(default=0)
+    settled_on = models.DateField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Leaving early: the unused part of what was paid, half refunded, half kept as the fee.
+    unused_cents = models.BigIntegerField(null=True, blank=True)
+    fee_cents = models.BigIntegerField(null=True, blank=True)
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status__in=["waiting", "running"]),
+                name="one_open_prepaid_credit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"prepaid credit {self.amount_cents} {self.currency} ({self.status})"
+
+    @property
+    def capacity_units(self) -> int:
+        return self.amount_cents * UNITS_PER_CENT
+
+
+# --- Lifetime codes (terms §6) -------------------------------------------------------------------
+
+
+class CodeBatch(models.Model):
+    """Codes sold elsewhere (the seed's AppSumo deal), imported together, each redeemable until
+    the batch's deadline and never after."""
+
+    name = models.CharField(_("name"), max_length=200)
+    redeem_by = models.DateTimeField(_("redeem by"))
+    imported_at = models.DateTimeField(default=timezone.now)
+    imported_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LifetimeCode(models.Model):
+    """One code, stored upper-case (codes are not case-sensitive). Redeemed at most once: its
+    :class:`CodeRedemption` is unique per code."""
+
+    batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="codes")
+    code = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CodeRedemption(TenantModel):
+    """The code an account redeemed. The unique code makes a code single use, the unique
+    account makes codes not stack; both hold under concurrent redemptions."""
+
+    code = models.OneToOneField(LifetimeCode, on_delete=models.PROTECT, related_name="redemption")
+    redeemed_at = models.DateTimeField(default=timezone.now)
+    # The provider found the code used for more than one account (terms §6).
+    suspended_for_reuse_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account"], name="one_code_per_account")]
+
+    def __str__(self) -> str:
+        return self.code.code
+
+
+class SeatInterval(TenantModel):
+    """A stretch of time a user was active in a lifetime-code account: extra agents are billed
+    by the days they existed in the month."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(ended_at__isnull=True),
+                                    name="one_open_seat_interval_per_user")
+        ]

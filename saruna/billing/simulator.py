@@ -27,7 +27,7 @@ from django_scopes import scope
 from saruna.accounts import actions as accounts
 from saruna.accounts.models import User
 from saruna.accounts.signup import create_account
-from saruna.billing import actions, catalogue, methods, payments
+from saruna.billing import actions, catalogue, codes, methods, payments, prepaid
 from saruna.billing.gateways.offline import fail_next_charge
 from saruna.billing.models import (
     BillingDocument,
@@ -41,11 +41,6 @@ from saruna.billing.models import (
 from saruna.billing.money import from_cents, to_cents
 from saruna.core.models import Account, OutboundEmail, Plan
 
-# Events the next parts of billing bring; a scenario with them is refused up front.
-NOT_SUPPORTED_YET = {
-    "add_prepaid_credit": "annual prepaid credit",
-    "redeem_code": "lifetime codes",
-}
 DEFAULT_CARD = "4242 4242 4242 4242"
 CATALOGUE_START = datetime.date(2020, 1, 1)
 
@@ -81,11 +76,6 @@ def _timeline(scenario: dict[str, Any]) -> list[tuple[datetime.datetime, dict[st
             raise ScenarioError(f"{where}: every event needs 'do'")
         name = event["do"]
         where = f"event {index} ({name})"
-        if name in NOT_SUPPORTED_YET:
-            raise ScenarioError(
-                f"{where}: {name} is not supported yet "
-                f"({NOT_SUPPORTED_YET[name]} are not built yet)"
-            )
         if name not in Simulation.EVENTS:
             raise ScenarioError(f"{where}: unknown event; known: {', '.join(Simulation.EVENTS)}")
         if "at" in event:
@@ -171,7 +161,7 @@ class Simulation:
     EVENTS = (
         "signup", "add_card", "set_seats", "change_plan", "change_period", "add_agent",
         "remove_agent", "correct_billing_details", "set_vat_id", "payment_fails",
-        "schedule_price_change", "cancel", "advance",
+        "schedule_price_change", "cancel", "advance", "add_prepaid_credit", "redeem_code",
     )
 
     def __init__(self, scenario: dict[str, Any], clock: time_machine.Traveller) -> None:
@@ -277,6 +267,8 @@ class Simulation:
             "vat_id": profile.vat_number or None,
             "vat_status": profile.vat_status or None,
             "amount_due": _money(sum(invoice.total_cents for invoice in due)),
+            "included_seats": subscription.included_seats,
+            "prepaid_credit": _credit(prepaid.state(account, subscription)),
         }
 
     # --- events ---------------------------------------------------------------------------
@@ -393,6 +385,29 @@ class Simulation:
     def _advance(self, event: dict[str, Any]) -> None:
         """Nothing but the jobs up to its time, which every event runs first."""
 
+    def _add_prepaid_credit(self, event: dict[str, Any]) -> None:
+        assert self.account is not None
+        prepaid.add_prepaid_credit(self.account, event.get("amount", ""))
+
+    def _redeem_code(self, event: dict[str, Any]) -> None:
+        assert self.account is not None
+        codes.redeem_code(self.account, event.get("code", ""))
+
+
+def _import_code_batches(batches: list[dict[str, Any]]) -> None:
+    """``[{"name", "redeem_by", "codes": [...]}]``: lifetime codes as the provider imports
+    them."""
+    for index, batch in enumerate(batches, start=1):
+        where = f"code batch {index}"
+        try:
+            codes.import_codes(
+                name=batch.get("name", where),
+                redeem_by=_moment(batch.get("redeem_by", ""), where),
+                csv_text="\n".join(batch.get("codes", [])),
+            )
+        except codes.CodeImportError as error:
+            raise ScenarioError(f"{where}: {error}") from None
+
 
 def _details(source: dict[str, Any], **defaults: Any) -> dict[str, Any]:
     """Billing details in the scenario's words → the profile's fields."""
@@ -457,6 +472,14 @@ def _payment(payment: Payment) -> dict[str, Any]:
     }
 
 
+def _credit(state: prepaid.CreditState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {"status": state.credit.status, "amount": _money(state.credit.amount_cents),
+            "left": _money(state.left_cents), "starts_on": state.starts_on.isoformat(),
+            "last_day": state.last_day.isoformat()}
+
+
 def _refund(refund: Refund) -> dict[str, Any]:
     return {
         "invoice": refund.payment.invoice.number,
@@ -476,6 +499,7 @@ def simulate(scenario: dict[str, Any]) -> dict[str, Any]:
     with override_settings(**_seller_settings(scenario.get("seller", {})), **gateways), \
             time_machine.travel(timeline[0][0], tick=False) as clock:
         _set_catalogue(scenario.get("plans", {}))
+        _import_code_batches(scenario.get("code_batches", []))
         simulation = Simulation(scenario, clock)
         for moment, event in timeline:
             simulation.run(moment, event)

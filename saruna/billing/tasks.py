@@ -4,7 +4,8 @@ that ends trials and starts new periods."""
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from saruna.billing import actions, payments
+from saruna.billing import actions, payments, prepaid
+from saruna.billing.models import Refund
 from saruna.core.models import Account
 from saruna.core.tenancy import in_account
 
@@ -13,6 +14,13 @@ from saruna.core.tenancy import in_account
 @in_account
 def collect_payments(account: Account, retry_failed: bool = False) -> None:
     payments.collect_due(account, retry_failed=retry_failed)
+
+
+@db_task(retries=0)
+@in_account
+def send_refund(account: Account, refund_id: int) -> None:
+    """A prepaid credit's refund, asked of the gateway after the cancellation commits."""
+    prepaid.send_refund(Refund.objects.get(pk=refund_id))
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -10,4 +10,6 @@ GLOBAL_MODELS: dict[str, str] = {
     "billing.planprice": "the provider's price list",
     "billing.planlimits": "the provider's catalogue",
     "billing.documentcounter": "invoice numbers run across all accounts, one series per year",
+    "billing.codebatch": "lifetime codes the provider imports before any account redeems them",
+    "billing.lifetimecode": "the provider's codes; the redeeming account is on its redemption",
 }
