@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from saruna.accounts import support
 from saruna.accounts.models import SupportGrant, User
+from saruna.billing import views as billing_views
 from saruna.core.models import Account
 
 
@@ -70,7 +71,9 @@ class AccountAccessMiddleware:
 
 class SuspendedAccountMiddleware:
     """A suspended account's pages say why and how to restore it instead of opening; its data
-    is kept. Provider staff under support access still get in, to help restore it."""
+    is kept. Provider staff under support access still get in, to help restore it, and so
+    does the owner of an account suspended for billing, to log in and restore it under
+    "My account"."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -82,9 +85,12 @@ class SuspendedAccountMiddleware:
             or account.status != Account.Status.SUSPENDED
             or getattr(request, "support_grant", None) is not None
             or request.path.startswith((settings.STATIC_URL, "/logout/"))
+            or billing_views.open_while_suspended(request)
         ):
             return self.get_response(request)
-        return TemplateResponse(request, "web/account_suspended.html", status=403).render()
+        context = {"billing_hold": billing_views.billing_hold(account)}
+        return TemplateResponse(request, "web/account_suspended.html", context,
+                                status=403).render()
 
 
 class UserLanguageMiddleware:

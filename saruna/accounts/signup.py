@@ -19,6 +19,7 @@ from django_scopes import scope
 from slugify import slugify
 
 from saruna.accounts.models import User
+from saruna.billing import actions as billing
 from saruna.core import audit
 from saruna.core.models import Account, Plan
 from saruna.core.net import client_ip
@@ -28,12 +29,15 @@ from saruna.tickets.membership import join_default_department
 
 # --- Plans -----------------------------------------------------------------------------
 
-# The catalogue every installation starts with; billing will extend it.
+# The plans every installation starts with; billing's catalogue migration gives them prices
+# and limits. ``trial`` is the plan of accounts made before billing: a trial is now a state of
+# the subscription, not a plan.
 DEFAULT_PLANS: tuple[tuple[str, str, int], ...] = (
     ("free", "Free", 3),
     ("trial", "Trial", 25),
+    ("all-inclusive", "All-inclusive", 100),
 )
-SIGNUP_PLAN = "trial"
+SIGNUP_PLAN = "all-inclusive"
 
 
 def ensure_default_plans() -> None:
@@ -158,6 +162,9 @@ def create_account(
     ``slug`` is the subdomain the person chose (refused when reserved or taken); without it
     one is made from the company name. Unverified accounts get the confirmation e-mail;
     ``verified`` (operators, the demo set-up) makes the account active at once.
+    A self-service signup (unverified, on the signup plan) starts the plan's 14-day trial;
+    accounts that operators make, and callers that pass ``plan`` (lifetime codes, the billing
+    simulator), start their billing themselves.
     ``allow_reserved`` is only for the provider's own account.
     Raises :class:`SignupError` or :class:`django.core.exceptions.ValidationError` (password).
     """
@@ -203,6 +210,8 @@ def create_account(
                         request=request, slug=account.slug,
                         terms_version=account.terms_version, verified=verified,
                     )
+                    if not verified and plan is None:
+                        billing.start_subscription(account, plan=account.plan)
                     if not verified:
                         send_verification_email(account, owner)
                 return NewAccount(account, owner)
