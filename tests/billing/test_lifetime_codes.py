@@ -4,10 +4,12 @@ in arrears, the owner told at once, and the account blocked at the first charge 
 details and a payment method are given."""
 
 import datetime
+import importlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.apps import apps
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -338,6 +340,13 @@ def test_an_account_suspended_for_code_reuse_stays_closed(customer, committed):
         codes.suspend_for_code_reuse(customer, staff=staff, reason="again")
 
 
+def restore_the_catalogue():
+    """Tests that commit run on a database that earlier ones flushed: put the default plans
+    and prices back with the code of the migration that makes them."""
+    migration = importlib.import_module("saruna.billing.migrations.0003_default_catalogue")
+    migration.create(apps, None)
+
+
 # --- Concurrency ---------------------------------------------------------------------------------
 
 
@@ -345,6 +354,7 @@ def test_an_account_suspended_for_code_reuse_stays_closed(customer, committed):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_redemptions_of_one_code_make_one_account():
+    restore_the_catalogue()
     count = 20
     codes.import_codes(name="Deal", redeem_by=timezone.now() + datetime.timedelta(days=1),
                        csv_text="LTD-RACE")

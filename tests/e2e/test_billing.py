@@ -14,21 +14,14 @@ import re
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.core import mail
 from django.db import connection
 
+from tests.billing.test_lifetime_codes import restore_the_catalogue
 from tests.e2e.conftest import screenshot
 
 START = datetime.datetime(2027, 3, 2, 9, 0, tzinfo=datetime.UTC)
 PASSWORD = "a sturdy pass phrase 42"
-
-
-def restore_the_catalogue():
-    """Browser tests run on a flushed database: put the default plans and prices back with
-    the same code as the migration that makes them."""
-    migration = importlib.import_module("saruna.billing.migrations.0003_default_catalogue")
-    migration.create(apps, None)
 
 
 @pytest.fixture
