@@ -37,26 +37,30 @@ class BillingDetailsForm(forms.Form):
                                  help_text=_("EU businesses: with the country prefix, such as "
                                              "LV40003245752."))
 
-    @classmethod
-    def for_profile(cls, profile: BillingProfile) -> BillingDetailsForm:
-        return cls(initial={
+    def __init__(self, *args: Any, profile: BillingProfile, **kwargs: Any) -> None:
+        kwargs["initial"] = {
             "name": profile.name, "company": profile.company,
             "address": "\n".join(profile.address_lines), "country": profile.country,
             "email": profile.email, "registration_number": profile.registration_number,
             "vat_number": profile.vat_number,
-        })
+        }
+        super().__init__(*args, **kwargs)
 
     def details(self) -> dict[str, Any]:
-        """The cleaned input as the billing actions take it."""
+        """The cleaned input as the billing actions take it. The VAT number only when it
+        changed: saving it again would ask VIES again, and an unreachable VIES would turn a
+        verified number into "not verified yet"."""
         data = self.cleaned_data
-        return {
+        details = {
             "name": data["name"].strip(), "company": data["company"].strip(),
             "address_lines": [line.strip() for line in data["address"].splitlines()
                               if line.strip()],
             "country": data["country"].upper(), "email": data["email"],
             "registration_number": data["registration_number"].strip(),
-            "vat_number": data["vat_number"],
         }
+        if "vat_number" in self.changed_data:
+            details["vat_number"] = data["vat_number"]
+        return details
 
 
 class SubscriptionForm(forms.Form):

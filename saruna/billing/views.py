@@ -71,7 +71,7 @@ from saruna.web.views import SIGNUP_SESSION_KEY, _accepted, _preview
 
 # Why an account is suspended, as far as billing knows.
 HOLD_PAYMENT = "payment"  # the trial ended without a payment method, or payments failed
-HOLD_LIFETIME_DETAILS = "lifetime_details"  # extra agents wait for billing details and a method
+HOLD_LIFETIME_DETAILS = "lifetime_details"  # extra agents wait for full details and a method
 HOLD_CODE_REUSE = "code_reuse"  # the provider found the lifetime code reused
 OWNER_CAN_RESTORE = (HOLD_PAYMENT, HOLD_LIFETIME_DETAILS)
 
@@ -83,7 +83,7 @@ def billing_hold(account: Account) -> str:
         return ""
     if codes.suspended_for_reuse(account):
         return HOLD_CODE_REUSE
-    if subscription.is_lifetime and codes.missing_details(account):
+    if subscription.is_lifetime and not codes.ready_to_pay(account):
         return HOLD_LIFETIME_DETAILS
     return HOLD_PAYMENT
 
@@ -95,7 +95,7 @@ def open_while_suspended(request: HttpRequest) -> bool:
     path = request.path
     # Middleware runs before the request's URLconf is in force: name the tenant's.
     login_pages = [reverse(name, urlconf=settings.SARUNA_TENANT_URLCONF)
-                   for name in ("login", "login_totp")]
+                   for name in ("login", "login_totp", "concurrent_login")]
     if path not in login_pages and not path.startswith(
         reverse("my_account", urlconf=settings.SARUNA_TENANT_URLCONF)
     ):
@@ -192,7 +192,7 @@ def _my_account_page(request: HttpRequest, *, status: int = 200,
             .select_related("payment__invoice").order_by("-created_at", "-pk")
         ],
         "correction": actions.correction_window(account),
-        "details_form": forms.get("details_form") or BillingDetailsForm.for_profile(profile),
+        "details_form": forms.get("details_form") or BillingDetailsForm(profile=profile),
         "method_form": forms.get("method_form") or PaymentMethodForm(),
         "hold": billing_hold(account) if account.status == Account.Status.SUSPENDED else "",
         "display_tz": request.user.time_zone or account.time_zone,  # type: ignore[union-attr]
@@ -220,7 +220,8 @@ def _subscription_context(account: Account, subscription: Subscription,
             account=account).first()
         context["extra_price"] = (format_amount(price.seat_month_cents, subscription.currency)
                                   if price else "")
-        context["missing"] = codes.missing_detail_labels(account)
+        context["missing"] = codes.missing_detail_labels(account) + (
+            [] if payments.method_in_use(account) else [_("a payment method")])
         return context
     context["subscription_form"] = forms.get("subscription_form") or SubscriptionForm(initial={
         "plan": subscription.plan.code, "cycle": subscription.next_cycle or subscription.cycle,
@@ -250,7 +251,7 @@ def billing_details(request: HttpRequest) -> HttpResponse:
     """Save the billing details, for the next invoice or, within the 15 days and when the owner
     asks, as a correction of the last one (a credit note and a re-issued invoice)."""
     account: Account = request.account  # type: ignore[attr-defined]
-    form = BillingDetailsForm(request.POST)
+    form = BillingDetailsForm(request.POST, profile=documents.billing_profile(account))
     if not form.is_valid():
         return _my_account_page(request, details_form=form, status=400)
     owner: User = request.user  # type: ignore[assignment]

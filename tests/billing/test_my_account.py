@@ -228,7 +228,7 @@ def test_a_blocked_lifetime_account_names_what_is_missing(customer, clock,
     assert "more agents than the seats its lifetime code includes" in page
     owner_page = host_client(customer, customer.owner)
     page = text(owner_page.get("/account/"))
-    assert "Missing: company registration number." in page
+    assert "Missing: company registration number, a payment method." in page
     assert "Lifetime code</th><td>LTD-0001" in page and "3 users active; 2 seats" in page
     assert "is closed until its billing details are complete" in mail.outbox[-1].subject
     owner_page.post("/account/payment-method/", {"token": CARD})
@@ -253,3 +253,15 @@ def test_tenant_b_sees_nothing_of_tenant_a(two_tenants):
     assert invoice.number not in page and "Alpha" not in page
     with scopes_disabled():
         assert not BillingDocument.objects.filter(account=two_tenants.b).exists()
+
+
+def test_saving_other_details_leaves_a_verified_vat_number_alone(customer, owner_page):
+    BillingProfile.objects.filter(account=customer).update(
+        vat_number="LV40003245752", vat_status=BillingProfile.VatStatus.VALID)
+    owner_page.post("/account/details/", {
+        "name": "Līga Ozola", "company": "Acme Baltic SIA", "address": "Brīvības iela 1",
+        "country": "LV", "email": "billing@acme.test", "registration_number": "",
+        "vat_number": "LV40003245752", "intent": "save"})
+    profile = BillingProfile.objects.get()
+    assert profile.company == "Acme Baltic SIA"
+    assert profile.vat_status == BillingProfile.VatStatus.VALID  # VIES was not asked again
