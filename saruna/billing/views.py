@@ -36,7 +36,17 @@ from saruna.accounts.decorators import View
 from saruna.accounts.models import User
 from saruna.accounts.signup import SignupError
 from saruna.accounts.support_views import provider_staff_required
-from saruna.billing import actions, catalogue, codes, documents, payments, pdf, prepaid, vat
+from saruna.billing import (
+    actions,
+    catalogue,
+    codes,
+    documents,
+    methods,
+    payments,
+    pdf,
+    prepaid,
+    vat,
+)
 from saruna.billing.forms import (
     BillingDetailsForm,
     CodeImportForm,
@@ -48,6 +58,7 @@ from saruna.billing.forms import (
     ReasonForm,
     SubscriptionForm,
 )
+from saruna.billing.gateways.offline import OfflineGateway
 from saruna.billing.models import (
     BillingDocument,
     BillingProfile,
@@ -56,13 +67,18 @@ from saruna.billing.models import (
     LifetimeCode,
     LimitOverride,
     Payment,
+    PaymentMethod,
     Refund,
     Subscription,
 )
 from saruna.billing.money import format_amount, percent_of
 from saruna.billing.periods import local_date
-from saruna.billing.provider import LIMIT_FIELDS, enterprise_candidates, issue_credit_note
-from saruna.billing.provider import override_limits as save_limit_override
+from saruna.billing.provider import (
+    LIMIT_FIELDS,
+    enterprise_candidates,
+    issue_credit_note,
+    override_limits,
+)
 from saruna.core import ratelimit
 from saruna.core.models import Account, Plan
 from saruna.web.views import SIGNUP_SESSION_KEY, _accepted, _preview
@@ -194,6 +210,9 @@ def _my_account_page(request: HttpRequest, *, status: int = 200,
         "correction": actions.correction_window(account),
         "details_form": forms.get("details_form") or BillingDetailsForm(profile=profile),
         "method_form": forms.get("method_form") or PaymentMethodForm(),
+        # Card numbers are typed into Saruna only for the offline gateway, which moves no
+        # money; a real gateway's own form takes them (methods.begin_setup).
+        "offline_gateway": OfflineGateway.name == settings.SARUNA_PAYMENT_GATEWAY,
         "hold": billing_hold(account) if account.status == Account.Status.SUSPENDED else "",
         "display_tz": request.user.time_zone or account.time_zone,  # type: ignore[union-attr]
     }
@@ -280,15 +299,17 @@ def billing_details(request: HttpRequest) -> HttpResponse:
 @owner_required
 @require_POST
 def payment_method(request: HttpRequest) -> HttpResponse:
-    """The payment method the gateway's form gave (for the offline gateway, what the owner
-    typed). During the trial this ends it and invoices at once."""
+    """The offline gateway's form: a test card number or ``paypal:<e-mail>`` becomes the
+    payment method in use. During the trial this ends it and invoices at once."""
     account: Account = request.account  # type: ignore[attr-defined]
     form = PaymentMethodForm(request.POST)
     if not form.is_valid():
         return _my_account_page(request, method_form=form, status=400)
+    token = form.cleaned_data["token"].strip()
+    kind = PaymentMethod.Kind.PAYPAL if token.startswith("paypal:") else PaymentMethod.Kind.CARD
     try:
-        method = actions.add_payment_method(account, form.cleaned_data["token"],
-                                            actor=request.user)  # type: ignore[arg-type]
+        method = methods.confirm_setup(account, kind, token,
+                                       actor=request.user)  # type: ignore[arg-type]
     except actions.BillingError as error:
         form.add_error("token", error.message)
         return _my_account_page(request, method_form=form, status=400)
@@ -439,8 +460,8 @@ def provider_override_limits(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _provider_account_page(request, account, limits_form=form, status=400)
     with scope(account=account):
-        save_limit_override(account, staff=request.user,  # type: ignore[arg-type]
-                            **form.cleaned_data)
+        override_limits(account, staff=request.user,  # type: ignore[arg-type]
+                        **form.cleaned_data)
     messages.success(request, _("Limits saved."))
     return redirect("provider_billing_account", slug=slug)
 

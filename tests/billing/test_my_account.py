@@ -265,3 +265,14 @@ def test_saving_other_details_leaves_a_verified_vat_number_alone(customer, owner
     profile = BillingProfile.objects.get()
     assert profile.company == "Acme Baltic SIA"
     assert profile.vat_status == BillingProfile.VatStatus.VALID  # VIES was not asked again
+
+
+def test_card_numbers_are_typed_in_only_for_the_offline_gateway(paying, owner_page, settings,
+                                                                 django_capture_on_commit_callbacks):
+    paying(cycle="monthly", seats=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_page.post("/account/payment-method/", {"token": "paypal:anna@acme.test"})
+    page = text(owner_page.get("/account/"))
+    assert "In use: PayPal anna@acme.test" in page and 'name="token"' in page
+    settings.SARUNA_PAYMENT_GATEWAY = "stripe"
+    assert 'name="token"' not in text(owner_page.get("/account/"))
