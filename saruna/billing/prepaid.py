@@ -85,7 +85,7 @@ def refuse_while_open(account: Account) -> None:
         ))
 
 
-def parse_amount(raw: str | Decimal) -> int:
+def _parse_amount(raw: str | Decimal) -> int:
     try:
         cents = to_cents(Decimal(str(raw).strip()))
     except (InvalidOperation, ValueError):
@@ -101,7 +101,7 @@ def add_prepaid_credit(
 ) -> PrepaidCredit:
     """Invoice and charge ``amount`` of credit now; it starts paying for the subscription when
     the period already paid for ends."""
-    amount_cents = parse_amount(amount)
+    amount_cents = _parse_amount(amount)
     subscription = actions._locked(account)
     if subscription.is_lifetime:
         raise actions.BillingError(_("A lifetime account pays only for its extra agents, "
