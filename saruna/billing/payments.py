@@ -154,13 +154,15 @@ def _mail_owners(
 
 
 def _send_receipt(payment: Payment) -> None:
-    invoice = payment.invoice
-    _mail_owners(payment.account, "billing/email/receipt", {
-        "invoice": invoice, "amount": format_amount(payment.amount_cents, payment.currency),
-        "method": payment.method.label if payment.method else "",
-        "paid_on": local_date(payment.account, payment.completed_at),
-        "reference": payment.reference,
-    }, [Attachment(f"{invoice.number}.pdf", pdf.render(invoice), "application/pdf")])
+    # Runs after the commit, which may come after the caller's scope has closed (a job).
+    with scope(account=payment.account):
+        invoice = payment.invoice
+        _mail_owners(payment.account, "billing/email/receipt", {
+            "invoice": invoice, "amount": format_amount(payment.amount_cents, payment.currency),
+            "method": payment.method.label if payment.method else "",
+            "paid_on": local_date(payment.account, payment.completed_at),
+            "reference": payment.reference,
+        }, [Attachment(f"{invoice.number}.pdf", pdf.render(invoice), "application/pdf")])
 
 
 def next_retry_at(invoice: BillingDocument) -> datetime.datetime | None:

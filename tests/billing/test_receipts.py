@@ -45,3 +45,20 @@ def test_a_failed_charge_sends_no_receipt(customer, all_inclusive, committed):
     assert [mail.subject for mail in django_mail.outbox] == [
         f"The payment of invoice {invoices(customer)[0].number} failed"]
     assert all(not mail.attachments for mail in django_mail.outbox)
+
+
+def test_a_renewal_charged_by_the_periodic_job_brings_a_receipt(
+    paying, clock, django_capture_on_commit_callbacks
+):
+    from django_scopes import scope
+
+    from saruna.billing.tasks import run_billing_jobs
+
+    account = paying(cycle="monthly", seats=1)
+    clock.move_to(datetime.datetime(2026, 2, 1, 12, tzinfo=datetime.UTC))
+    # As the worker runs it: in no account's scope, the commit after the job's own scope.
+    with scope(account=None), django_capture_on_commit_callbacks(execute=True):
+        run_billing_jobs.call_local()
+    renewal = invoices(account)[-1]
+    assert len(invoices(account)) == 2
+    assert django_mail.outbox[-1].subject == f"Receipt for invoice {renewal.number}"
