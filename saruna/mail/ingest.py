@@ -39,7 +39,7 @@ from django_scopes import scope, scopes_disabled
 from saruna.contacts.actions import find_or_create_contact_by_email
 from saruna.contacts.common import ActionError
 from saruna.core.models import Account
-from saruna.mail import loops, threading
+from saruna.mail import loops, sending, threading
 from saruna.mail.models import BouncingAddress, InboundMail
 from saruna.mail.parser import ParsedAttachment, ParsedMail, parse
 from saruna.tickets import actions
@@ -215,6 +215,7 @@ def _deliver(mail: InboundMail, parsed: ParsedMail) -> Outcome:
             date_created=mail.received_at,
         )
         group = ticket.groups.get()
+        sending.send_acknowledgement(ticket, parsed)  # unless answering could start a loop
     if earlier is not None:
         actions.add_internal_note(ticket, None, gettext(
             "A reply to ticket %(code)s, which takes no more messages; opened as a new ticket."

@@ -55,6 +55,21 @@ def test_a_new_mail_opens_a_ticket_owned_by_its_sender(account, mail_bytes, deli
         assert message.body.strip() == "Labdien, rēķins vēl nav pienācis."
 
 
+def test_a_new_ticket_is_acknowledged_and_a_follow_up_or_a_robot_is_not(
+    account, mail_bytes, deliver
+):
+    first = deliver(mail_bytes(subject="Printer on fire", message_id="<m1@example.com>"))
+    with scope(account=account):
+        [ack] = OutgoingMail.objects.all()
+        assert (ack.is_automatic, ack.to, ack.ticket_id) == (
+            True, ["customer@example.com"], first.ticket_id)
+    deliver(mail_bytes(subject="Re: Printer on fire", in_reply_to="<m1@example.com>"))
+    deliver(mail_bytes(sender="robot@example.com", subject="Out of office",
+                       headers={"Auto-Submitted": "auto-replied"}))
+    with scope(account=account):
+        assert Ticket.objects.count() == 2 and OutgoingMail.objects.count() == 1
+
+
 def test_a_sender_name_longer_than_a_contact_name_is_cut(account, mail_bytes, deliver):
     mail = deliver(mail_bytes(sender=f"{'Very ' * 60}Long <long@example.com>"))
     assert mail.state == State.PROCESSED
