@@ -28,6 +28,7 @@ from saruna.tickets.models import (
     Message,
     MessageFormat,
     MessageGroup,
+    MessageType,
     Status,
     StoredFile,
     Ticket,
@@ -148,7 +149,8 @@ def _groups(ticket: Ticket) -> list[dict[str, Any]]:
             if message.format == MessageFormat.JSON:
                 parts.append({"file": _file_link(ticket, message)})
             else:
-                parts.append({"html": _body_html(message)})
+                parts.append({"html": _body_html(message),
+                              "quoted": message.type == MessageType.QUOTED_TEXT})
         if parts:
             result.append({"author": group.author_name, "date": group.datecreated,
                            "mine": group.author_contact_id == ticket.owner_id,

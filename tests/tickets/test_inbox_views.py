@@ -499,3 +499,16 @@ def test_list_takes_its_total_from_the_cached_view_count(desk, agent, customer):
     assert not [q for q in queries_run.captured_queries if "COUNT(" in q["sql"].upper()]
     searched = html(client.get("/inbox/", {"q": "number"}))  # a search is counted for real
     assert "Page 1 of 2 (55 tickets)" in searched
+
+
+def test_quoted_history_is_folded_for_agents_and_customers(desk, agent, customer):
+    from saruna.portal.links import ticket_url
+
+    support, _billing = desk
+    ticket = open_in(support, "Printer", customer, quoted="On Monday Ann wrote:\n> old words")
+    page = html(host_client(agent.account, agent).get(f"/tickets/{ticket.public_id}/"))
+    folded = page.split('<details class="quoted">', 1)[1].split("</details>", 1)[0]
+    assert "<summary>Quoted text</summary>" in folded and "old words" in folded
+    portal = html(host_client(agent.account).get(ticket_url(ticket)))
+    folded = portal.split('<details class="quoted">', 1)[1].split("</details>", 1)[0]
+    assert "old words" in folded
