@@ -37,8 +37,11 @@ class Command(BaseCommand):
                              "--worker-type", "thread"])
         if settings.SARUNA_SMTPD:
             commands.append(["smtpd"])
-        children = [subprocess.Popen([sys.executable, "-m", "saruna", *command],
-                                     env=os.environ.copy()) for command in commands]
+        # Background processes keep their database connection between jobs: reconnecting
+        # per job costs more than processing a mail (docs/deploy.md).
+        env = {"SARUNA_DB_CONN_MAX_AGE": "60", **os.environ}
+        children = [subprocess.Popen([sys.executable, "-m", "saruna", *command], env=env)
+                    for command in commands]
         base = settings.SARUNA_BASE_DOMAIN
         self.stdout.write(
             f"Saruna on http://{base}:{options['port']}/ "
