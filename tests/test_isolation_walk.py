@@ -2,7 +2,10 @@
 and links. A route that takes an id must answer 404 exactly like a missing object; a route
 that takes a signed link must refuse A's link on B's host; no page may show A's data.
 
-A new route with a parameter fails here until it is added to OBJECT_ROUTES or LINK_ROUTES.
+A route that takes a secret in a header must refuse A's secret on B's host like a wrong one.
+
+A new route with a parameter fails here until it is added to OBJECT_ROUTES, LINK_ROUTES or
+TOKEN_ROUTES.
 """
 
 from datetime import timedelta
@@ -20,6 +23,7 @@ from saruna.accounts import actions, signup, support
 from saruna.accounts.models import Invitation, SharingFinding, User, UserSession
 from saruna.contacts.models import Contact
 from saruna.core.models import Account
+from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
 from saruna.tickets.models import Department
 from tests.factories import make_user
 from tests.portal import alpha as portal_alpha
@@ -120,8 +124,6 @@ def alpha_mail(o):
     """Tenant A's mailbox, a mail that failed to process and one that could not be sent,
     made on first use (mail settings routes)."""
     if not hasattr(o, "mail"):
-        from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
-
         a = o.pair.a
         with scope(account=a):
             mailbox = Mailbox.objects.create(account=a, name="Alpha mail", email="in@alpha.test")
@@ -132,7 +134,7 @@ def alpha_mail(o):
                 account=a, message_id="<alpha@alpha.test>", from_email="in@alpha.test",
                 subject="Alpha reply", status=OutgoingMail.Status.DEAD)
         o.mail = SimpleNamespace(mailbox=mailbox.public_id, inbound=inbound.pk,
-                                 outgoing=outgoing.pk)
+                                 outgoing=outgoing.pk, upload_token=mailbox.upload_token)
     return o.mail
 
 
@@ -179,7 +181,8 @@ OBJECT_ROUTES = {
         "company_edit", "company_delete")},
     **{f"{kind}_{verb}": desk_id(kind) for kind in DESK_KINDS for verb in ("edit", "delete")},
     **{name: lambda o: {"object_id": alpha_mail(o).mailbox} for name in (
-        "settings_mailbox_edit", "settings_mailbox_delete", "settings_mailbox_test")},
+        "settings_mailbox_edit", "settings_mailbox_delete", "settings_mailbox_test",
+        "settings_mailbox_token")},
     **{name: lambda o: {"inbound_id": alpha_mail(o).inbound} for name in (
         "mail_inbound_replay", "mail_inbound_download")},
     "mail_outgoing_retry": lambda o: {"outgoing_id": alpha_mail(o).outgoing},
@@ -199,6 +202,12 @@ LINK_ROUTES = {
     "portal_login_link": portal_alpha.login_link,
 }
 
+# name → (URL kwargs, the secret sent as "Authorization: Bearer …").
+TOKEN_ROUTES = {
+    "mail_inbound_upload": lambda o: ({"mailbox_id": alpha_mail(o).mailbox},
+                                      alpha_mail(o).upload_token),
+}
+
 ALPHA_MARKS = ("Alpha", "owner@alpha.test", "agent@alpha.test", "new@alpha.test")
 
 
@@ -211,7 +220,7 @@ def assert_shows_nothing_of_alpha(response, route):
 
 def test_every_route_with_a_parameter_is_walked():
     parametrised = {name for name, converters in tenant_routes() if converters}
-    unknown = parametrised - set(OBJECT_ROUTES) - set(LINK_ROUTES)
+    unknown = parametrised - set(OBJECT_ROUTES) - set(LINK_ROUTES) - set(TOKEN_ROUTES)
     assert unknown == set(), f"add these routes to the isolation walk: {sorted(unknown)}"
 
 
@@ -221,11 +230,19 @@ def test_tenant_b_reaches_nothing_of_tenant_a(two_tenants):
     for name, converters in tenant_routes():
         if not converters:
             continue
-        kwargs = (OBJECT_ROUTES.get(name) or LINK_ROUTES[name])(alpha)
+        headers = {}
+        if name in TOKEN_ROUTES:
+            kwargs, token = TOKEN_ROUTES[name](alpha)
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        else:
+            kwargs = (OBJECT_ROUTES.get(name) or LINK_ROUTES[name])(alpha)
         path = reverse(name, urlconf=TENANT_URLCONF, kwargs=kwargs)
         for method in ("get", "post"):
-            response = getattr(two_tenants.client_b(), method)(path)
-            if name in OBJECT_ROUTES:
+            response = getattr(two_tenants.client_b(), method)(path, **headers)
+            if name in TOKEN_ROUTES:
+                assert response.status_code in (401, 405), (
+                    f"{method} {path}: {response.status_code}")
+            elif name in OBJECT_ROUTES:
                 assert response.status_code in (404, 405), (
                     f"{method} {path}: {response.status_code}")
             else:
@@ -243,6 +260,9 @@ def test_tenant_b_reaches_nothing_of_tenant_a(two_tenants):
         assert SharingFinding.objects.get().status == SharingFinding.Status.OPEN
         assert Contact.objects.filter(public_id=alpha.desk.contact.public_id).exists()
         assert Department.objects.filter(public_id=alpha.desk.settings_department).exists()
+        mailbox = Mailbox.objects.get(public_id=alpha.mail.mailbox)
+        assert mailbox.upload_token == alpha.mail.upload_token
+        assert not InboundMail.objects.filter(source=InboundMail.Source.API).exists()
     with scopes_disabled():
         assert Account.objects.get(pk=two_tenants.a.pk).status == Account.Status.UNVERIFIED
 

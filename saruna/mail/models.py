@@ -8,6 +8,8 @@ was received (SMTP 250, IMAP flag/move). Parsing is a separate, idempotent step.
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +22,10 @@ class Security(models.TextChoices):
     SSL = "ssl", _("SSL/TLS")
     STARTTLS = "starttls", "STARTTLS"
     NONE = "none", _("None (unencrypted)")
+
+
+def new_upload_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class Mailbox(PublicIdModel):
@@ -70,6 +76,8 @@ class Mailbox(PublicIdModel):
     imap_last_uid = models.BigIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The secret of raw uploads to /mail/inbound/<public id>/ (compared in constant time).
+    upload_token = models.CharField(max_length=64, default=new_upload_token, editable=False)
     date_created = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta(PublicIdModel.Meta):
@@ -87,6 +95,11 @@ class Mailbox(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+    def rotate_upload_token(self) -> None:
+        """A new upload secret; the old one stops working at once."""
+        self.upload_token = new_upload_token()
+        self.save(update_fields=["upload_token"])
 
 
 class InboundMail(TenantModel):

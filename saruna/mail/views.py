@@ -1,28 +1,42 @@
 """The e-mail channel's settings screens, for owners and administrators: mailboxes (the shared
-list/create/edit/delete pages of the help desk settings, plus "Test connection") and mail
-problems — inbound mail that failed to process and outgoing mail that failed for good."""
+list/create/edit/delete pages of the help desk settings, plus "Test connection" and the upload
+token) and mail problems — inbound mail that failed to process and outgoing mail that failed
+for good. Also the raw upload of a mail by the account's own mail system."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from saruna.accounts.decorators import manager_required
 from saruna.contacts.common import delete_record
+from saruna.core import ratelimit
 from saruna.mail import imap, ingest, sending
 from saruna.mail.actions import save_mailbox
 from saruna.mail.forms import CONNECTION_FIELDS, MailboxForm
 from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
+from saruna.mail.receive import MailTooLarge, store_inbound
 from saruna.tickets.files import SANDBOX_POLICY, disposition_header
 from saruna.tickets.settings_views import Kind
 
 # The newest problems shown; older ones wait until these are dealt with.
 PROBLEMS_SHOWN = 100
+# Uploads per mailbox: far above a busy desk's mail, low enough to stop a runaway loop.
+UPLOAD_LIMIT = "600/m"
 
 
 MAILBOXES = Kind(
@@ -61,6 +75,69 @@ def mailbox_test(request: HttpRequest, object_id: str | None = None) -> HttpResp
     values, problems = form.connection_values(server)
     error = " ".join(problems) if problems else _connection_error(server, values)
     return render(request, "mail/settings/_test_result.html", {"error": error})
+
+
+@manager_required
+@require_POST
+def mailbox_new_token(request: HttpRequest, object_id: str) -> HttpResponse:
+    mailbox = get_object_or_404(Mailbox, public_id=object_id)
+    mailbox.rotate_upload_token()
+    messages.success(request, gettext("New upload token made. The old one no longer works."))
+    return redirect("settings_mailbox_edit", object_id=mailbox.public_id)
+
+
+def _upload_answer(message: str, status: int) -> JsonResponse:
+    response = JsonResponse({"message": message}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="mail"'
+    return response
+
+
+def _upload_mailbox(request: HttpRequest, mailbox_id: str) -> Mailbox | None:
+    """The mailbox whose token the request carries; None for a wrong or missing token, an
+    unknown id or another account's mailbox alike (the account's scope hides those)."""
+    mailbox = Mailbox.objects.filter(public_id=mailbox_id).first()
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    expected = mailbox.upload_token if mailbox else ""
+    valid = hmac.compare_digest(token.strip().encode(), expected.encode())
+    return mailbox if mailbox and scheme.lower() == "bearer" and valid else None
+
+
+@csrf_exempt
+def inbound_upload(request: HttpRequest, mailbox_id: str) -> HttpResponse:
+    """A raw mail as the request body, from the account's own mail system (a pipe from its
+    MTA, a script): stored first like SMTP mail, processed after the commit. The bearer
+    token, not a session, is the proof; no cookie-borne identity is used, so no CSRF."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    mailbox = _upload_mailbox(request, mailbox_id)
+    if mailbox is None:
+        return _upload_answer(gettext("The upload token is missing or wrong."), 401)
+    if not mailbox.is_active:
+        return _upload_answer(gettext("This mailbox is turned off."), 403)
+    # Counted only once the token is right, so strangers cannot use up a mailbox's limit.
+    if not ratelimit.hit(f"mail-upload:{mailbox.pk}", UPLOAD_LIMIT):
+        return _upload_answer(gettext("Too many uploads. Try again in a minute."), 429)
+    too_large = gettext("The mail is larger than this service accepts.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.SARUNA_MAIL_MAX_BYTES:
+        return _upload_answer(too_large, 413)  # refused before reading the body
+    # read(), not .body: .body stops at DATA_UPLOAD_MAX_MEMORY_SIZE, far below a mail's limit.
+    raw = request.read(settings.SARUNA_MAIL_MAX_BYTES + 1)
+    if not raw:
+        return _upload_answer(gettext("The request has no mail in its body."), 400)
+    try:
+        mail = store_inbound(
+            request.account, raw, source=InboundMail.Source.API,  # type: ignore[attr-defined]
+            mailbox=mailbox, envelope_from=request.GET.get("from", ""),
+            envelope_to=request.GET.getlist("to"),
+        )
+    except MailTooLarge:
+        return _upload_answer(too_large, 413)
+    return JsonResponse({"id": mail.pk, "state": mail.state}, status=202)
 
 
 @manager_required

@@ -1,19 +1,26 @@
 """``saruna mail parse FILE``: print what the parser reads in a raw mail, as one JSON object
 (``-`` reads standard input). ``saruna mail replay ID``: run a stored inbound mail through
-processing again, such as one on the dead-letter list after a fix.
+processing again, such as one on the dead-letter list after a fix. ``saruna mail import
+--account SLUG [--mailbox ID] [FILE]``: store a raw mail as received (an MTA's pipe
+transport), then process it like any other.
 """
 
 import json
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_scopes import scope
 
+from saruna.core.tenancy import account_for_slug
+from saruna.mail.models import InboundMail, Mailbox
 from saruna.mail.parser import parse
+from saruna.mail.receive import MailTooLarge, store_inbound
 
 
 class Command(BaseCommand):
-    help = "Parse a raw mail file, or replay a stored inbound mail."
+    help = "Parse a raw mail file, replay a stored inbound mail, or import a raw mail."
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="command", required=True)
@@ -21,24 +28,54 @@ class Command(BaseCommand):
         parse_command.add_argument("file", help="a raw mail (.eml), or - for standard input")
         replay_command = commands.add_parser("replay", help="Process an inbound mail again.")
         replay_command.add_argument("id", type=int, help="the inbound mail's id")
+        import_command = commands.add_parser("import", help="Store and process a raw mail.")
+        import_command.add_argument("--account", required=True, help="the account's slug")
+        import_command.add_argument("--mailbox", default="",
+                                    help="the mailbox's id (its department gets the ticket)")
+        import_command.add_argument("file", nargs="?", default="-",
+                                    help="a raw mail (.eml), or - for standard input (default)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["command"] == "parse":
-            self._parse(options["file"])
+            parsed = parse(self._read(options["file"])).as_json()
+            self.stdout.write(json.dumps(parsed, ensure_ascii=False, indent=2, sort_keys=True))
+        elif options["command"] == "import":
+            self._import(options["account"], options["mailbox"], options["file"])
         else:
             # The ingest pipeline (models, tickets) loads only when it is needed.
             from saruna.mail.ingest import replay
 
             self.stdout.write(replay(options["id"]))
 
-    def _parse(self, path: str) -> None:
+    def _read(self, path: str) -> bytes:
         try:
             if path == "-":
-                raw = sys.stdin.buffer.read()
-            else:
-                with open(path, "rb") as file:
-                    raw = file.read()
+                return sys.stdin.buffer.read()
+            with open(path, "rb") as file:
+                return file.read()
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}") from error
-        parsed = parse(raw).as_json()
-        self.stdout.write(json.dumps(parsed, ensure_ascii=False, indent=2, sort_keys=True))
+
+    def _import(self, slug: str, mailbox_id: str, path: str) -> None:
+        account = account_for_slug(slug)
+        if account is None or account.status == account.Status.CLOSED:
+            raise CommandError(f"There is no account “{slug}”.")
+        with scope(account=account):
+            mailbox = None
+            if mailbox_id:
+                mailbox = Mailbox.objects.filter(public_id=mailbox_id, is_active=True).first()
+                if mailbox is None:
+                    raise CommandError(f"The account “{slug}” has no active mailbox "
+                                       f"“{mailbox_id}”.")
+            raw = self._read(path)
+            if not raw:
+                raise CommandError("The mail is empty.")
+            try:
+                mail = store_inbound(account, raw, source=InboundMail.Source.API,
+                                     mailbox=mailbox)
+            except MailTooLarge as error:
+                raise CommandError(
+                    f"The mail has {len(raw)} bytes, more than SARUNA_MAIL_MAX_BYTES "
+                    f"({settings.SARUNA_MAIL_MAX_BYTES}) allows; nothing was stored."
+                ) from error
+        self.stdout.write(str(mail.pk))
