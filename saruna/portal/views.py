@@ -144,7 +144,7 @@ def _file_link(ticket: Ticket, message: Message) -> str:
 def _groups(ticket: Ticket) -> list[dict[str, Any]]:
     result = []
     for group in _shown_groups(ticket):
-        parts = []
+        parts: list[dict[str, Any]] = []
         for message in group.messages.all():
             if message.format == MessageFormat.JSON:
                 parts.append({"file": _file_link(ticket, message)})
