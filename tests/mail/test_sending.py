@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.core import mail as django_mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 from django_scopes import scope
 
@@ -165,6 +166,8 @@ def test_a_long_ticket_keeps_references_short_with_the_first_and_latest_mails(
 def test_names_and_subjects_with_line_breaks_create_no_headers(
     mailbox, scoped, smtp_sink, separator, django_capture_on_commit_callbacks
 ):
+    if separator == "\x00" and connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL stores no NUL characters, so none can reach a header")
     injected = f"{separator}Bcc: evil@attacker.example"
     agent = make_user(scoped, "eve@acme.test", full_name=f"Eve{injected}")
     contact = contact_actions.create_contact(
