@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -34,7 +34,6 @@ from django_scopes import scope, scopes_disabled
 
 from saruna.accounts.decorators import View
 from saruna.accounts.models import User
-from saruna.accounts.signup import SignupError
 from saruna.accounts.support_views import provider_staff_required
 from saruna.billing import (
     actions,
@@ -79,9 +78,8 @@ from saruna.billing.provider import (
     issue_credit_note,
     override_limits,
 )
-from saruna.core import ratelimit
 from saruna.core.models import Account, Plan
-from saruna.web.views import SIGNUP_SESSION_KEY, _accepted, _preview
+from saruna.web.views import signup_page
 
 # --- Suspended accounts --------------------------------------------------------------------------
 
@@ -372,25 +370,14 @@ def document_pdf(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def code_signup(request: HttpRequest) -> HttpResponse:
-    form = CodeSignupForm(request.POST or None)
-    if request.method == "POST" and _accepted(
-        form, f"signup:{ratelimit.client_key(request)}", settings.SARUNA_SIGNUP_RATE_LIMIT
-    ):
-        data = form.cleaned_data
-        try:
-            new = codes.signup_with_code(
-                code=data["code"], company=data["company"], full_name=data["full_name"],
-                email=data["email"], password=data["password"],
-                slug=data["subdomain"] or None, request=request,
-            )
-        except SignupError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        except ValidationError as error:
-            form.add_error("password", error)
-        else:
-            request.session[SIGNUP_SESSION_KEY] = new.account.pk
-            return redirect("signup_done")
-    return render(request, "billing/code_signup.html", {"form": form, **_preview(request)})
+    return signup_page(
+        request, CodeSignupForm(request.POST or None), "billing/code_signup.html",
+        lambda data: codes.signup_with_code(
+            code=data["code"], company=data["company"], full_name=data["full_name"],
+            email=data["email"], password=data["password"],
+            slug=data["subdomain"] or None, request=request,
+        ),
+    )
 
 
 # --- The provider's tools (base domain, staff) ---------------------------------------------------

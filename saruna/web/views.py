@@ -3,8 +3,10 @@ terms and privacy, the cookie notice and demo bookings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import markdown
 import nh3
@@ -77,20 +79,25 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 def signup(request: HttpRequest) -> HttpResponse:
-    form = SignupForm(request.POST or None)
+    return signup_page(
+        request, SignupForm(request.POST or None), "web/signup.html",
+        lambda data: create_account(
+            company=data["company"], full_name=data["full_name"], email=data["email"],
+            password=data["password"], slug=data["subdomain"] or None, request=request,
+        ),
+    )
+
+
+def signup_page(
+    request: HttpRequest, form: Any, template: str, create: Callable[[dict[str, Any]], Any]
+) -> HttpResponse:
+    """A signup form (plain, or with a lifetime code): bot and rate checks, then ``create``
+    with the cleaned data; its refusals become form errors."""
     if request.method == "POST" and _accepted(
         form, f"signup:{ratelimit.client_key(request)}", settings.SARUNA_SIGNUP_RATE_LIMIT
     ):
-        data = form.cleaned_data
         try:
-            new = create_account(
-                company=data["company"],
-                full_name=data["full_name"],
-                email=data["email"],
-                password=data["password"],
-                slug=data["subdomain"] or None,
-                request=request,
-            )
+            new = create(form.cleaned_data)
         except SignupError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         except ValidationError as error:
@@ -98,7 +105,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             request.session[SIGNUP_SESSION_KEY] = new.account.pk
             return redirect("signup_done")
-    return render(request, "web/signup.html", {"form": form, **_preview(request)})
+    return render(request, template, {"form": form, **_preview(request)})
 
 
 def _preview(request: HttpRequest) -> dict[str, str]:
