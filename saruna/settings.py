@@ -260,6 +260,10 @@ SARUNA_PROVIDER_ACCOUNT_SLUG = os.environ.get("SARUNA_PROVIDER_ACCOUNT", "saruna
 SARUNA_SIGNUP_MIN_SECONDS = int(os.environ.get("SARUNA_SIGNUP_MIN_SECONDS", "3"))
 SARUNA_SIGNUP_RATE_LIMIT = os.environ.get("SARUNA_SIGNUP_RATE_LIMIT", "5/h")
 SARUNA_RAW_IP_RETENTION_DAYS = int(os.environ.get("SARUNA_RAW_IP_RETENTION_DAYS", "30"))
+# Inactivity (terms §8): days without a login or page seen before the owners are warned, and
+# before a non-paying account is closed and its content erased.
+SARUNA_INACTIVITY_WARNING_DAYS = int(os.environ.get("SARUNA_INACTIVITY_WARNING_DAYS", "28"))
+SARUNA_INACTIVITY_DELETE_DAYS = int(os.environ.get("SARUNA_INACTIVITY_DELETE_DAYS", "56"))
 # Offline geo-IP database; empty means the DB-IP City Lite file shipped with the package.
 SARUNA_GEOIP_DB = os.environ.get("SARUNA_GEOIP_DB", "")
 

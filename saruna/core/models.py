@@ -51,6 +51,8 @@ class Account(models.Model):
     is_provider = models.BooleanField(default=False)
     # Provider override of the plan's seat limit (fair use, terms §2/§3); null = the plan's.
     max_agents_override = models.PositiveIntegerField(null=True, blank=True)
+    # When the owners were warned about inactivity; activity after it starts a new spell.
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["slug"]
@@ -73,6 +75,25 @@ class Account(models.Model):
         from saruna.core.urls import public_url
 
         return public_url(self.host)
+
+
+class AccountClosure(models.Model):
+    """The provider's record that an account was closed and its content erased. It outlives
+    the content (the audit log included), so who closed the account and when stays known."""
+
+    class Reason(models.TextChoices):
+        CANCELLED = "cancelled", _("Cancelled by its owner")
+        INACTIVE = "inactive", _("Closed for inactivity")
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="closure")
+    slug = models.SlugField(max_length=63)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    actor_label = models.CharField(max_length=254, blank=True)
+    closed_at = models.DateTimeField(default=timezone.now)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.reason})"
 
 
 class TenantModel(models.Model):

@@ -3,6 +3,7 @@ carry an ``account`` foreign key and a scoped default manager (a test enforces t
 
 GLOBAL_MODELS: dict[str, str] = {
     "core.account": "the tenant itself",
+    "core.accountclosure": "the provider's record of a closed account, kept after its content",
     "core.plan": "the provider's catalogue",
     "core.outboundemail": "the provider's mail queue; rows name their account when they have one",
     "web.demobooking": "requests to the provider from its public site",
