@@ -24,7 +24,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -57,6 +57,7 @@ from saruna.billing.forms import (
     ReasonForm,
     SubscriptionForm,
 )
+from saruna.billing.gateways import gateway_for
 from saruna.billing.gateways.offline import OfflineGateway
 from saruna.billing.models import (
     BillingDocument,
@@ -211,6 +212,7 @@ def _my_account_page(request: HttpRequest, *, status: int = 200,
         # Card numbers are typed into Saruna only for the offline gateway, which moves no
         # money; a real gateway's own form takes them (methods.begin_setup).
         "offline_gateway": OfflineGateway.name == settings.SARUNA_PAYMENT_GATEWAY,
+        "setup_gateways": _setup_gateways(),
         "hold": billing_hold(account) if account.status == Account.Status.SUSPENDED else "",
         "display_tz": request.user.time_zone or account.time_zone,  # type: ignore[union-attr]
     }
@@ -294,6 +296,27 @@ def billing_details(request: HttpRequest) -> HttpResponse:
     return redirect("my_account")
 
 
+# Stripe and PayPal take the card or the PayPal login on their own element or page; Saruna
+# starts the setup and confirms what the gateway hands back. The session keeps the PayPal
+# setup token it started, for the return.
+PAYPAL_SETUP_KEY = "billing_paypal_setup"
+
+
+def _setup_gateways() -> dict[str, str]:
+    """The gateway that takes each kind of payment method offered, by kind."""
+    return {kind: gateway_for(kind).name for kind in methods.kinds_offered()}
+
+
+def _require_gateway(kind: str, name: str) -> None:
+    if _setup_gateways().get(kind) != name:
+        raise Http404
+
+
+def _now_in_use(request: HttpRequest, method: PaymentMethod) -> None:
+    messages.success(request, _("%(method)s is now the payment method.") % {
+        "method": method.label})
+
+
 @owner_required
 @require_POST
 def payment_method(request: HttpRequest) -> HttpResponse:
@@ -311,8 +334,90 @@ def payment_method(request: HttpRequest) -> HttpResponse:
     except actions.BillingError as error:
         form.add_error("token", error.message)
         return _my_account_page(request, method_form=form, status=400)
-    messages.success(request, _("%(method)s is now the payment method.") % {
-        "method": method.label})
+    _now_in_use(request, method)
+    return redirect("my_account")
+
+
+@owner_required
+@require_POST
+def card_setup(request: HttpRequest) -> JsonResponse:
+    """Start a Stripe SetupIntent; billing/card.js confirms it with Stripe.js in the browser,
+    so the card number goes from the browser to Stripe only."""
+    _require_gateway(PaymentMethod.Kind.CARD, "stripe")
+    try:
+        setup = methods.begin_setup(request.account,  # type: ignore[attr-defined]
+                                    PaymentMethod.Kind.CARD)
+    except actions.BillingError as error:
+        return JsonResponse({"error": error.message}, status=400)
+    return JsonResponse({"client_secret": setup.client_secret,
+                         "publishable_key": setup.publishable_key,
+                         "script_url": setup.script_url})
+
+
+@owner_required
+@require_POST
+def card_confirm(request: HttpRequest) -> JsonResponse:
+    """Save the card of a SetupIntent the browser confirmed. Stripe's metadata names the
+    account, so another account's SetupIntent is refused by the gateway."""
+    _require_gateway(PaymentMethod.Kind.CARD, "stripe")
+    token = request.POST.get("setup_intent", "").strip()
+    if not token:
+        return JsonResponse({"error": _("The card has not been confirmed yet.")}, status=400)
+    try:
+        method = methods.confirm_setup(request.account,  # type: ignore[attr-defined]
+                                       PaymentMethod.Kind.CARD, token,
+                                       actor=request.user)  # type: ignore[arg-type]
+    except actions.BillingError as error:
+        return JsonResponse({"error": error.message}, status=400)
+    _now_in_use(request, method)
+    return JsonResponse({"next": reverse("my_account")})
+
+
+@owner_required
+@require_POST
+def paypal_setup(request: HttpRequest) -> HttpResponse:
+    """Send the owner to PayPal to approve Saruna charging their PayPal account."""
+    _require_gateway(PaymentMethod.Kind.PAYPAL, "paypal")
+    try:
+        setup = methods.begin_setup(
+            request.account, PaymentMethod.Kind.PAYPAL,  # type: ignore[attr-defined]
+            return_url=request.build_absolute_uri(reverse("paypal_return")),
+            cancel_url=request.build_absolute_uri(reverse("paypal_cancel")),
+        )
+    except actions.BillingError as error:
+        return _refused(request, error)
+    request.session[PAYPAL_SETUP_KEY] = setup.token
+    return redirect(setup.approve_url)
+
+
+@owner_required
+@require_GET
+def paypal_return(request: HttpRequest) -> HttpResponse:
+    """PayPal sends the owner back here once they agree. The return is a plain GET anyone
+    could link to, so only the approval this session started is confirmed."""
+    _require_gateway(PaymentMethod.Kind.PAYPAL, "paypal")
+    started = request.session.pop(PAYPAL_SETUP_KEY, None)
+    token = request.GET.get("approval_token_id", "")
+    if not token or token != started:
+        messages.error(request, _("This PayPal approval was not started here. Choose "
+                                  "“Use PayPal instead” to start again."))
+        return _my_account_page(request, status=400)
+    try:
+        method = methods.confirm_setup(request.account,  # type: ignore[attr-defined]
+                                       PaymentMethod.Kind.PAYPAL, token,
+                                       actor=request.user)  # type: ignore[arg-type]
+    except actions.BillingError as error:
+        messages.error(request, error.message)
+        return _my_account_page(request, status=400)
+    _now_in_use(request, method)
+    return redirect("my_account")
+
+
+@owner_required
+@require_GET
+def paypal_cancel(request: HttpRequest) -> HttpResponse:
+    request.session.pop(PAYPAL_SETUP_KEY, None)
+    messages.info(request, _("PayPal was not set up: the payment method is unchanged."))
     return redirect("my_account")
 
 
