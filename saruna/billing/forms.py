@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from saruna.accounts.models import User
 from saruna.billing.models import BillingProfile, Cycle
-from saruna.core.models import Plan
+from saruna.core.models import Account, Plan
 from saruna.web.forms import SignupForm
 
 CSV_MAX_BYTES = 5 * 1024 * 1024
@@ -79,6 +80,32 @@ class PaymentMethodForm(forms.Form):
 
     token = forms.CharField(label=_("Card number"), max_length=200,
                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class CancelAccountForm(forms.Form):
+    """The owner proves they mean it: the account's address and their own password."""
+
+    slug = forms.CharField(label=_("The account's address (subdomain)"), max_length=63,
+                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    password = forms.CharField(
+        label=_("Your password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args: Any, account: Account, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account, self.user = account, user
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip().lower()
+        if slug != self.account.slug:
+            raise ValidationError(_("This is not the account's address."))
+        return slug
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("The password is not right."))
+        return password
 
 
 class PrepaidCreditForm(forms.Form):

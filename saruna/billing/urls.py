@@ -16,6 +16,7 @@ urlpatterns = [
     path("account/payment-method/paypal/cancel/", views.paypal_cancel, name="paypal_cancel"),
     path("account/subscription/", views.change_subscription, name="change_subscription"),
     path("account/prepaid/", views.prepaid_credit, name="prepaid_credit"),
+    path("account/cancel/", views.cancel_account, name="cancel_account"),
     path("account/documents/<str:number>/", views.document_pdf, name="billing_document_pdf"),
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -48,6 +49,7 @@ from saruna.billing import (
 )
 from saruna.billing.forms import (
     BillingDetailsForm,
+    CancelAccountForm,
     CodeImportForm,
     CodeSignupForm,
     CreditNoteForm,
@@ -79,7 +81,8 @@ from saruna.billing.provider import (
     issue_credit_note,
     override_limits,
 )
-from saruna.core.models import Account, Plan
+from saruna.core import closing
+from saruna.core.models import Account, AccountClosure, Plan
 from saruna.web.views import signup_page
 
 # --- Suspended accounts --------------------------------------------------------------------------
@@ -458,6 +461,22 @@ def prepaid_credit(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("Prepaid credit added: invoice %(number)s.") % {
         "number": credit.invoice.number})
     return redirect("my_account")
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def cancel_account(request: HttpRequest) -> HttpResponse:
+    """Terms §8: closes at once, charges nothing more and deletes all content for good, once
+    the owner has typed the account's address and their password."""
+    account: Account = request.account  # type: ignore[attr-defined]
+    owner: User = request.user  # type: ignore[assignment]
+    form = CancelAccountForm(request.POST or None, account=account, user=owner)
+    if request.method == "POST" and form.is_valid():
+        closing.close_and_erase(account, reason=AccountClosure.Reason.CANCELLED, actor=owner)
+        logout(request)
+        return render(request, "billing/cancelled.html", {"name": account.name})
+    return render(request, "billing/cancel_account.html", {"form": form},
+                  status=400 if form.errors else 200)
 
 
 @owner_required

@@ -92,8 +92,9 @@ def _content_models() -> list[type[models.Model]]:
     for model in content:
         order.add(model)
         for field in model._meta.concrete_fields:
-            if field.is_relation and field.related_model in content and field.related_model is not model:
-                order.add(field.related_model, model)
+            target = field.related_model
+            if field.is_relation and target in content and target is not model:
+                order.add(target, model)
     return list(order.static_order())
 
 
@@ -172,7 +173,8 @@ def _warn(account: Account, idle_since: datetime, now: datetime, notice: timedel
         erase_on = max(idle_since + timedelta(days=settings.SARUNA_INACTIVITY_DELETE_DAYS),
                        now + notice)
         _mail_owners(account, "core/email/inactivity_warning", {
-            "idle_since": local_date(account, idle_since), "erase_on": local_date(account, erase_on),
+            "idle_since": local_date(account, idle_since),
+            "erase_on": local_date(account, erase_on),
         })
 
 
