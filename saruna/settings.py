@@ -286,6 +286,13 @@ SARUNA_VIES_URL = os.environ.get(
 )
 if TESTING:
     SARUNA_VIES_URL = ""  # tests never reach the network; they start a local fake when needed
+# The ECB's euro reference rates, loaded daily for VAT stated in euros on documents in other
+# currencies (Art. 230 of the VAT directive); empty = never fetched (`saruna billing rates`).
+SARUNA_ECB_RATES_URL = os.environ.get(
+    "SARUNA_ECB_RATES_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
+)
+if TESTING:
+    SARUNA_ECB_RATES_URL = ""
 # Accounts the provider may offer an enterprise agreement (terms §3): this many end users
 # (contacts), or this many new tickets per active agent in the last 30 days.
 SARUNA_ENTERPRISE_END_USERS = int(os.environ.get("SARUNA_ENTERPRISE_END_USERS", "100000"))

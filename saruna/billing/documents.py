@@ -4,6 +4,7 @@ gapless number each gets when it is finalised."""
 from __future__ import annotations
 
 import datetime
+import logging
 import zoneinfo
 from dataclasses import dataclass
 
@@ -12,10 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from saruna.billing import vat
+from saruna.billing import fx, vat
 from saruna.billing.models import BillingDocument, BillingProfile, DocumentCounter, DocumentLine
 from saruna.billing.money import percent_of, prorate
 from saruna.core.models import Account
+
+logger = logging.getLogger(__name__)
 
 SERIES: dict[str, str] = {
     BillingDocument.Kind.INVOICE: "INV", BillingDocument.Kind.CREDIT_NOTE: "CN",
@@ -82,6 +85,27 @@ def _take_number(kind: str, year: int) -> str:
     return f"{series}-{year}-{counter.last_number:06d}"
 
 
+def _vat_in_eur(currency: str, tax: int, day: datetime.date,
+                credits: BillingDocument | None) -> dict:
+    """``vat_eur_cents``, ``eur_rate`` and ``eur_rate_date`` for a document with VAT in a
+    currency other than the euro (Art. 230). A credit note takes the rate of the invoice it
+    cancels, so both state the same euros. No known rate never stops billing: the document is
+    issued without them and a warning logged."""
+    if tax <= 0 or currency == "EUR":
+        return {}
+    if credits is not None and credits.eur_rate is not None:
+        rate, rate_day = credits.eur_rate, credits.eur_rate_date
+    else:
+        known = fx.rate_on(currency, day)
+        if known is None:
+            logger.warning("No ECB rate for %s on or before %s: VAT not stated in EUR.",
+                           currency, day)
+            return {}
+        rate, rate_day = known.rate, known.date
+    return {"vat_eur_cents": fx.to_eur_cents(tax, rate), "eur_rate": rate,
+            "eur_rate_date": rate_day}
+
+
 def _write(
     account: Account, kind: str, lines: list[LineDraft], *, buyer: dict, currency: str,
     treatment: vat.VatTreatment, credits: BillingDocument | None = None,
@@ -89,12 +113,15 @@ def _write(
 ) -> BillingDocument:
     subtotal = sum(line.amount_cents for line in lines)
     tax = percent_of(subtotal, treatment.rate)
+    today = seller_today()
+    # Written with the draft: once the number is set below, nothing may change.
     document = BillingDocument.objects.create(
         account=account, kind=kind, language=account.language, currency=currency,
         seller=seller_details(), buyer=buyer, vat_treatment=treatment.kind,
         vat_rate=treatment.rate, vat_country=treatment.country, vat_note=treatment.note,
         subtotal_cents=subtotal, tax_cents=tax, total_cents=subtotal + tax,
         credits=credits, replaces=replaces, reason=reason,
+        **_vat_in_eur(currency, tax, today, credits),
     )
     DocumentLine.objects.bulk_create([
         DocumentLine(
@@ -106,7 +133,6 @@ def _write(
         )
         for position, line in enumerate(lines, start=1)
     ])
-    today = seller_today()
     # The only write to a document after its creation: it becomes final here.
     BillingDocument.objects.filter(pk=document.pk, number__isnull=True).update(
         number=_take_number(kind, today.year), issued_at=timezone.now(), issue_date=today

@@ -81,6 +81,25 @@ class LimitOverride(TenantModel):
         constraints = [models.UniqueConstraint(fields=["account"], name="one_limit_override")]
 
 
+class ExchangeRate(models.Model):
+    """The European Central Bank's reference rate of one currency on one day, in units of the
+    currency per euro (``fx.py``); documents in another currency state their VAT in euros at
+    it (Directive 2006/112/EC, Art. 230)."""
+
+    currency = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=14, decimal_places=6)
+
+    class Meta:
+        ordering = ["currency", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="one_rate_per_currency_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} on {self.date}"
+
+
 class DocumentCounter(models.Model):
     """The last number given in one series and year; locked while a number is taken, so
     numbers are gapless even when documents are finalised in parallel."""
@@ -274,6 +293,11 @@ class BillingDocument(TenantModel):
     subtotal_cents = models.BigIntegerField()
     tax_cents = models.BigIntegerField()
     total_cents = models.BigIntegerField()
+    # The VAT in euros for a document in another currency (Art. 230), at the ECB rate of
+    # ``eur_rate_date``; null when no VAT is charged, the currency is EUR or no rate was known.
+    vat_eur_cents = models.BigIntegerField(null=True, blank=True)
+    eur_rate = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    eur_rate_date = models.DateField(null=True, blank=True)
     # A credit note names the invoice it cancels; a re-issued invoice the one it replaces.
     credits = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="credit_notes")

@@ -109,6 +109,12 @@ def _render(document: BillingDocument) -> bytes:
         pdf.cell(156, 7, label, align="R")
         pdf.cell(34, 7, format_amount(cents, money), align="R",
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if document.vat_eur_cents is not None and document.eur_rate is not None:
+        pdf.set_font(FONT, "", 9)
+        pdf.cell(0, 6, _("VAT in EUR: %(amount)s (ECB rate %(rate)s of %(day)s)") % {
+            "amount": format_amount(document.vat_eur_cents, "EUR"),
+            "rate": f"{document.eur_rate.normalize():f}", "day": document.eur_rate_date},
+            align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if document.vat_note:
         pdf.ln(4)
         pdf.set_font(FONT, "", 9)

@@ -32,6 +32,7 @@ from saruna.billing.gateways.offline import fail_next_charge
 from saruna.billing.models import (
     BillingDocument,
     BillingProfile,
+    ExchangeRate,
     Payment,
     PaymentMethod,
     PlanPrice,
@@ -394,6 +395,14 @@ class Simulation:
         codes.redeem_code(self.account, event.get("code", ""))
 
 
+def _set_exchange_rates(rates: dict[str, dict[str, str]]) -> None:
+    """``{"2026-01-02": {"USD": "1.0812"}}``: ECB rates per euro, as the daily file gives them."""
+    for day, per_currency in rates.items():
+        for currency, rate in per_currency.items():
+            ExchangeRate.objects.create(currency=currency.upper(),
+                                        date=datetime.date.fromisoformat(day), rate=Decimal(rate))
+
+
 def _import_code_batches(batches: list[dict[str, Any]]) -> None:
     """``[{"name", "redeem_by", "codes": [...]}]``: lifetime codes as the provider imports
     them."""
@@ -458,7 +467,17 @@ def _document(document: BillingDocument) -> dict[str, Any]:
         "tax": _money(document.tax_cents),
         "total": _money(document.total_cents),
         "currency": document.currency,
+        **_vat_in_eur(document),
     }
+
+
+def _vat_in_eur(document: BillingDocument) -> dict[str, str]:
+    if document.vat_eur_cents is None or document.eur_rate is None \
+            or document.eur_rate_date is None:
+        return {}
+    return {"vat_eur": _money(document.vat_eur_cents),
+            "eur_rate": str(Decimal(document.eur_rate).normalize()),
+            "eur_rate_date": document.eur_rate_date.isoformat()}
 
 
 def _payment(payment: Payment) -> dict[str, Any]:
@@ -500,6 +519,7 @@ def simulate(scenario: dict[str, Any]) -> dict[str, Any]:
             time_machine.travel(timeline[0][0], tick=False) as clock:
         _set_catalogue(scenario.get("plans", {}))
         _import_code_batches(scenario.get("code_batches", []))
+        _set_exchange_rates(scenario.get("ecb_rates", {}))
         simulation = Simulation(scenario, clock)
         for moment, event in timeline:
             simulation.run(moment, event)

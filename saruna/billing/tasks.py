@@ -4,7 +4,7 @@ that ends trials and starts new periods."""
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from saruna.billing import actions, payments, prepaid
+from saruna.billing import actions, fx, payments, prepaid
 from saruna.billing.models import Refund
 from saruna.core.models import Account
 from saruna.core.tenancy import in_account
@@ -41,3 +41,10 @@ def retry_failed_payments() -> None:
     """Failed charges tried again 1, 3, 5 and 7 days after the first failure; the last failure
     suspends the account."""
     payments.retry_failed_charges()
+
+
+@db_periodic_task(crontab(hour="16", minute="40"))
+def fetch_exchange_rates() -> None:
+    """The ECB's reference rates, published around 16:00 CET on working days; a failed fetch
+    is logged and the next day's 90-day file fills the gap."""
+    fx.fetch_rates()

@@ -10,6 +10,7 @@ GLOBAL_MODELS: dict[str, str] = {
     "web.cookieconsent": "consent given on the provider's public site",
     "billing.planprice": "the provider's price list",
     "billing.planlimits": "the provider's catalogue",
+    "billing.exchangerate": "the ECB's euro reference rates, the same for every account",
     "billing.documentcounter": "invoice numbers run across all accounts, one series per year",
     "billing.codebatch": "lifetime codes the provider imports before any account redeems them",
     "billing.lifetimecode": "the provider's codes; the redeeming account is on its redemption",

@@ -1,5 +1,6 @@
 """``saruna billing simulate SCENARIO.json``: run a billing scenario on a throw-away database
-and print what happened as JSON (docs/billing.md)."""
+and print what happened as JSON; ``saruna billing rates FILE``: load the ECB's euro reference
+rates from a eurofxref XML file (docs/billing.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.db import connection
 from django.test import override_settings
 from huey.contrib.djhuey import HUEY
 
+from saruna.billing import fx
 from saruna.billing.simulator import ScenarioError, check, simulate
 
 
@@ -43,7 +45,8 @@ def throwaway_database() -> Iterator[None]:
 
 
 class Command(BaseCommand):
-    help = "Billing tools. `simulate SCENARIO.json` runs a scenario on a throw-away database."
+    help = ("Billing tools. `simulate SCENARIO.json` runs a scenario on a throw-away database; "
+            "`rates FILE` loads ECB exchange rates.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         tools = parser.add_subparsers(dest="tool", required=True)
@@ -51,9 +54,25 @@ class Command(BaseCommand):
             "simulate", help="Run a billing scenario and print documents, payments and states."
         )
         simulate_parser.add_argument("scenario", type=Path, help="The scenario (JSON).")
+        rates_parser = tools.add_parser(
+            "rates", help="Load the ECB's euro reference rates from a eurofxref XML file."
+        )
+        rates_parser.add_argument("file", type=Path, help="eurofxref-daily.xml or -hist*.xml")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["scenario"]
+        if options["tool"] == "rates":
+            self._load_rates(options["file"])
+        else:
+            self._simulate(options["scenario"])
+
+    def _load_rates(self, path: Path) -> None:
+        try:
+            count = fx.load_ecb_xml(path.read_bytes())
+        except (OSError, fx.RatesFileError) as error:
+            raise CommandError(f"Cannot load {path}: {error}") from None
+        self.stdout.write(f"{count} rates loaded from {path}.")
+
+    def _simulate(self, path: Path) -> None:
         try:
             scenario = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
