@@ -73,3 +73,22 @@ def test_log_shows_only_this_accounts_events(two_tenants):
     page = two_tenants.client_b().get("/audit/").content.decode()
     assert "agent@alpha.test" not in page and "User deactivated" not in page
     assert "agent@alpha.test" in two_tenants.client_a().get("/audit/").content.decode()
+
+
+def test_every_event_the_code_records_has_a_name_in_the_log():
+    """The log shows words, not codes: a new ``audit.record(account, "x.y", ...)`` needs its
+    label in AUDIT_VERBS (read from the source, so a new event cannot be forgotten)."""
+    import re
+    from pathlib import Path
+
+    import saruna
+    from saruna.accounts.views import AUDIT_VERBS
+
+    recorded = set()
+    for path in Path(saruna.__file__).parent.rglob("*.py"):
+        recorded |= set(re.findall(
+            r'audit\.record\(\s*[^,()]+(?:\([^)]*\))?[^,]*,\s*"([a-z_]+\.[a-z_.]+)"',
+            path.read_text(),
+        ))
+    assert len(recorded) > 40  # the pattern still finds the calls
+    assert sorted(recorded - set(AUDIT_VERBS)) == []
