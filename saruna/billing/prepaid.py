@@ -26,11 +26,13 @@ from fractions import Fraction
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
 
 from saruna.accounts.models import User
 from saruna.billing import actions, catalogue, documents
 from saruna.billing.documents import LineDraft
 from saruna.billing.gateways import get_gateway
+from saruna.billing.gateways.base import Outcome
 from saruna.billing.models import (
     UNITS_PER_CENT,
     DocumentLine,
@@ -43,9 +45,15 @@ from saruna.billing.money import format_amount, round_half_up, to_cents
 from saruna.billing.periods import local_date
 from saruna.core import audit
 from saruna.core.models import Account
+from saruna.core.outbox import retry_delay
 from saruna.core.tenancy import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
+
+# A refused refund is sent again 1, 2, 4 … 64 minutes after each failure (the outbox's
+# backoff): a gateway hiccup passes within the two hours; after the eighth failure it stays
+# failed on the provider's billing page for someone to look at.
+REFUND_ATTEMPTS = 8
 
 OPEN = (PrepaidCredit.Status.WAITING, PrepaidCredit.Status.RUNNING)
 
@@ -236,7 +244,8 @@ def leave_early(subscription: Subscription, account: Account) -> PrepaidCredit |
 
 def send_refund(refund: Refund) -> None:
     """Ask the gateway for a pending refund; the call runs outside any transaction, and its
-    idempotency key makes a repeated call refund once."""
+    idempotency key makes a repeated call refund once. A failure is tried again later
+    (:func:`retry_failed_refunds`) until the last attempt, then stays failed for the provider."""
     if refund.status != Refund.Status.PENDING:
         return
     payment = refund.payment
@@ -247,12 +256,40 @@ def send_refund(refund: Refund) -> None:
         )
     except Exception as error:  # the gateway could not be asked: the refund failed for now
         logger.warning("Refund %s failed: %s", refund.pk, error)
-        outcome = None
-    refund.status = (Refund.Status.SUCCEEDED if outcome is not None and outcome.succeeded
-                     else Refund.Status.FAILED)
-    refund.reference = outcome.reference if outcome is not None else ""
+        outcome = Outcome(False, message=str(error))
+    refund.attempts += 1
     refund.completed_at = timezone.now()
-    refund.save(update_fields=["status", "reference", "completed_at"])
+    refund.reference = outcome.reference
+    if outcome.succeeded:
+        refund.status = Refund.Status.SUCCEEDED
+        refund.failure_message = ""
+        refund.next_attempt_at = None
+    else:
+        refund.status = Refund.Status.FAILED
+        refund.failure_message = outcome.message
+        refund.next_attempt_at = (refund.completed_at + retry_delay(refund.attempts)
+                                  if refund.attempts < REFUND_ATTEMPTS else None)
+    refund.save(update_fields=["status", "reference", "completed_at", "attempts",
+                               "failure_message", "next_attempt_at"])
+
+
+def retry_failed_refunds() -> None:
+    """Send again, in each account's scope, the failed refunds whose next attempt is due (the
+    periodic task). Each is claimed back to pending by a conditional update first, so two
+    workers never both send it."""
+    with scopes_disabled():
+        due = list(Refund.objects.filter(status=Refund.Status.FAILED,
+                                         next_attempt_at__lte=timezone.now())
+                   .values_list("pk", "account"))
+        accounts = {account.pk: account for account in Account.objects.filter(
+            pk__in={account_id for _pk, account_id in due})}
+    for refund_id, account_id in due:
+        with scope(account=accounts[account_id]):
+            claimed = Refund.objects.filter(
+                pk=refund_id, status=Refund.Status.FAILED, next_attempt_at__isnull=False,
+            ).update(status=Refund.Status.PENDING, next_attempt_at=None)
+            if claimed:
+                send_refund(Refund.objects.get(pk=refund_id))
 
 
 # --- What "My account" shows ---------------------------------------------------------------------

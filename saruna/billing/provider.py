@@ -1,5 +1,6 @@
 """The provider's billing tools (base domain, staff only): accounts to offer an enterprise
-agreement (terms §3), limit overrides (fair use), and manual credit notes. Each write is
+agreement (terms §3), refunds the gateway refused, limit overrides (fair use), and manual
+credit notes. Each write is
 audited in the customer's own audit log, with the staff member as the actor."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django_scopes import scopes_disabled
 from saruna.accounts.models import User
 from saruna.billing import documents
 from saruna.billing.actions import BillingError
-from saruna.billing.models import BillingDocument, LimitOverride
+from saruna.billing.models import BillingDocument, LimitOverride, Refund
 from saruna.contacts.models import Contact
 from saruna.core import audit
 from saruna.core.models import Account
@@ -51,6 +52,14 @@ class EnterpriseCandidate:
 
 def _per_account(rows: Any) -> dict[str, int]:
     return dict(rows.values("account").annotate(n=Count("pk")).values_list("account", "n"))
+
+
+def failed_refunds() -> list[Refund]:
+    """Refunds the gateway refused, across accounts, the oldest first: those with no
+    ``next_attempt_at`` are out of retries and need a person (the money is still owed)."""
+    with scopes_disabled():
+        return list(Refund.objects.filter(status=Refund.Status.FAILED)
+                    .select_related("account", "payment__invoice").order_by("created_at", "pk"))
 
 
 def enterprise_candidates() -> list[EnterpriseCandidate]:

@@ -43,6 +43,12 @@ def retry_failed_payments() -> None:
     payments.retry_failed_charges()
 
 
+@db_periodic_task(crontab())
+def retry_failed_refunds() -> None:
+    """Refunds the gateway refused, sent again when their backoff has passed."""
+    prepaid.retry_failed_refunds()
+
+
 @db_periodic_task(crontab(hour="16", minute="40"))
 def fetch_exchange_rates() -> None:
     """The ECB's reference rates, published around 16:00 CET on working days; a failed fetch

@@ -78,6 +78,7 @@ from saruna.billing.periods import local_date
 from saruna.billing.provider import (
     LIMIT_FIELDS,
     enterprise_candidates,
+    failed_refunds,
     issue_credit_note,
     override_limits,
 )
@@ -517,6 +518,8 @@ def provider_billing(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("There is no account %(slug)s.") % {"slug": slug})
     return render(request, "billing/provider/index.html", {
         "candidates": enterprise_candidates(),
+        "failed_refunds": [(refund, format_amount(refund.amount_cents, refund.currency))
+                           for refund in failed_refunds()],
         "end_users_threshold": settings.SARUNA_ENTERPRISE_END_USERS,
         "tickets_threshold": settings.SARUNA_ENTERPRISE_TICKETS_PER_AGENT,
     })

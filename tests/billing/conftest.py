@@ -12,6 +12,7 @@ from saruna.billing import actions
 from saruna.billing.models import BillingDocument, Payment
 from saruna.core.models import Plan
 from tests.factories import make_account, make_user
+from tests.tenancy import host_client
 
 START = datetime.datetime(2026, 1, 1, 10, 0, tzinfo=datetime.UTC)
 CARD = "4242 4242 4242 4242"
@@ -53,6 +54,17 @@ def customer(clock, all_inclusive):
             address_lines=["Brīvības iela 1", "Rīga, LV-1010"], email="billing@acme.test",
         )
         yield account
+
+
+@pytest.fixture
+def staff(db):
+    return make_user(None, "staff@provider.test")
+
+
+@pytest.fixture
+def staff_client(staff):
+    """The provider's staff on the base domain."""
+    return host_client(None, staff)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ suspension of accounts that reused a code. Every change lands in the customer's 
 
 import datetime
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope, scopes_disabled
 
@@ -18,16 +17,6 @@ from tests.factories import make_account, make_user
 from tests.tenancy import host_client
 
 DEADLINE = datetime.datetime(2026, 11, 30, 23, 59, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def staff(db):
-    return make_user(None, "staff@provider.test")
-
-
-@pytest.fixture
-def staff_client(staff):
-    return host_client(None, staff)
 
 
 def test_only_provider_staff_get_in(db, owner, staff_client):

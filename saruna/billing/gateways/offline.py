@@ -3,8 +3,8 @@
 It is deterministic: references come from the idempotency key, and a card number decides
 the outcome as Stripe's test cards do (4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is
 declined). ``paypal:<e-mail>`` saves a PayPal method. :func:`fail_next_charge` makes the
-account's next charge fail once; the flag lives in the shared cache, so the web process can
-set it for the worker."""
+account's next charge fail once, :func:`fail_next_refunds` its next refunds; the flags live in
+the shared cache, so the web process can set them for the worker."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def _fail_key(account_id: str) -> str:
 
 def fail_next_charge(account: Account) -> None:
     cache.set(_fail_key(account.pk), True, timeout=None)
+
+
+def _refund_fail_key(account_id: str) -> str:
+    return f"{account_id}:offline-gateway:fail-next-refunds"
+
+
+def fail_next_refunds(account: Account, times: int = 1) -> None:
+    cache.set(_refund_fail_key(account.pk), times, timeout=None)
 
 
 class OfflineGateway(PaymentGateway):
@@ -76,4 +84,8 @@ class OfflineGateway(PaymentGateway):
     ) -> Outcome:
         if amount_cents > payment.amount_cents:
             return Outcome(False, message="A refund cannot be larger than the payment.")
+        failures_left = cache.get(_refund_fail_key(payment.account_id), 0)
+        if failures_left:
+            cache.set(_refund_fail_key(payment.account_id), failures_left - 1, timeout=None)
+            return Outcome(False, message="The refund was refused.")
         return Outcome(True, reference=f"offline_re_{idempotency_key}")
