@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from saruna.core.heap import freeze_startup_objects  # noqa: E402
 from saruna.realtime.middleware import TenantWebSocketMiddleware  # noqa: E402
 from saruna.realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -22,3 +23,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+freeze_startup_objects()
