@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "saruna.portal",
     "saruna.mail",
     "saruna.billing",
+    "saruna.visitors",
+    "saruna.chat",
+    "saruna.api",
     "saruna.web",
     "saruna.realtime",
 ]

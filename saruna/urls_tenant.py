@@ -12,5 +12,8 @@ urlpatterns = [
     path("", include("saruna.mail.urls")),
     path("portal/", include("saruna.portal.urls")),
     path("", include("saruna.billing.urls")),
+    path("", include("saruna.chat.urls")),
+    path("", include("saruna.visitors.urls")),
+    path("", include("saruna.api.urls")),
     path("", include("saruna.web.tenant_urls")),
 ]

@@ -1,0 +1,2 @@
+"""Website visitors: identity tokens, tracking, page visits, traffic sources, geolocation,
+proactive invitations and conversion tracking."""
