@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "saruna.visitors",
     "saruna.chat",
     "saruna.api",
+    "saruna.webhooks",
     "saruna.web",
     "saruna.realtime",
 ]

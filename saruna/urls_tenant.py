@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("saruna.chat.urls")),
     path("", include("saruna.visitors.urls")),
     path("", include("saruna.api.urls")),
+    path("", include("saruna.webhooks.urls")),
     path("", include("saruna.web.tenant_urls")),
 ]
