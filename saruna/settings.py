@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "saruna.chat",
     "saruna.api",
     "saruna.webhooks",
+    "saruna.sla",
     "saruna.web",
     "saruna.realtime",
 ]
@@ -263,6 +264,8 @@ SARUNA_CONTENT_DIR = Path(os.environ.get("SARUNA_CONTENT_DIR", BASE_DIR / "web" 
 SARUNA_PROVIDER_ACCOUNT_SLUG = os.environ.get("SARUNA_PROVIDER_ACCOUNT", "saruna")
 SARUNA_SIGNUP_MIN_SECONDS = int(os.environ.get("SARUNA_SIGNUP_MIN_SECONDS", "3"))
 SARUNA_SIGNUP_RATE_LIMIT = os.environ.get("SARUNA_SIGNUP_RATE_LIMIT", "5/h")
+# REST API requests per minute per key when the plan names no limit (LiveAgent allows 180).
+SARUNA_API_RATE_LIMIT = int(os.environ.get("SARUNA_API_RATE_LIMIT", "180"))
 SARUNA_RAW_IP_RETENTION_DAYS = int(os.environ.get("SARUNA_RAW_IP_RETENTION_DAYS", "30"))
 # Inactivity (terms §8): days without a login or page seen before the owners are warned, and
 # before a non-paying account is closed and its content erased.
@@ -303,6 +306,14 @@ SARUNA_ENTERPRISE_END_USERS = int(os.environ.get("SARUNA_ENTERPRISE_END_USERS", 
 SARUNA_ENTERPRISE_TICKETS_PER_AGENT = int(
     os.environ.get("SARUNA_ENTERPRISE_TICKETS_PER_AGENT", "3000")
 )
+# Outgoing webhooks go to public addresses only. An on-premise installation whose receivers
+# live on its own network allows private, unique-local and loopback addresses (never
+# link-local or cloud metadata ones); plain http is allowed only for the hosts listed.
+SARUNA_WEBHOOKS_ALLOW_PRIVATE = env_flag("SARUNA_WEBHOOKS_ALLOW_PRIVATE")
+SARUNA_WEBHOOKS_HTTP_HOSTS = [
+    host.strip().lower()
+    for host in os.environ.get("SARUNA_WEBHOOKS_HTTP_HOSTS", "").split(",") if host.strip()
+]
 
 SCOPES_DISABLED = False
 
