@@ -345,6 +345,47 @@ def open_ticket(
     return ticket
 
 
+def add_chat_line(
+    ticket: Ticket,
+    group: MessageGroup | None,
+    author: Actor,
+    body: str,
+    *,
+    message_type: str = MessageType.MESSAGE,
+    files: Iterable[StoredFile] = (),
+    now: datetime | None = None,
+) -> tuple[MessageGroup, Message]:
+    """One line of a running chat, appended to the chat's CHAT group (``group`` None: the
+    first line makes it), so a chat's transcript is one group. Unlike a reply it changes no
+    status and neither reindexes nor publishes per line: the chat's own actions do that at
+    its start and end. Answers the group and the line's first message."""
+    _refuse_if_closed(ticket)
+    now = now or timezone.now()
+    files = list(files)
+    with transaction.atomic():
+        if group is None:
+            group = _add_group(ticket, GroupType.CHAT, author, body, MessageFormat.TEXT, now,
+                               files=files, message_type=message_type)
+            first = group.messages.order_by("pk").first()
+        else:
+            first = None
+            if body.strip():
+                first = Message.objects.create(
+                    account_id=ticket.account_id, group=group, type=message_type,
+                    format=MessageFormat.TEXT, body=body, text=body, datecreated=now,
+                    **_author(author),
+                )
+            for stored in files:
+                attached = attach_file(group, stored, actor=author)
+                first = first or attached
+            if first is None:
+                raise ActionError(gettext("The message cannot be empty."))
+            ticket.last_activity = ticket.last_activity_public = now
+        ticket.save(update_fields=["last_activity", "last_activity_public"])
+    assert first is not None
+    return group, first
+
+
 def _customer_group_type(channel_type: str) -> str:
     if channel_type == ChannelType.EMAIL:
         return GroupType.INCOMING_EMAIL
