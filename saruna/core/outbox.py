@@ -98,8 +98,12 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def deliver_with_retries(model: type[M], mail_id: int, send: Callable[[M], None]) -> None:
-    """One delivery attempt of a mail of any outbox-like ``model``; ``send`` raises on failure.
+def deliver_with_retries(
+    model: type[M], mail_id: int, send: Callable[[M], None],
+    *, delay: Callable[[int], timedelta] = retry_delay,
+) -> None:
+    """One delivery attempt of a mail of any outbox-like ``model``; ``send`` raises on failure
+    and ``delay(attempts)`` says when the next attempt is due.
 
     The mail is claimed (leased) in a short transaction and sent outside it, so a slow SMTP
     server never holds a database lock; a worker that dies mid-send leaves the lease to
@@ -126,7 +130,7 @@ def deliver_with_retries(model: type[M], mail_id: int, send: Callable[[M], None]
         if record.attempts >= MAX_ATTEMPTS or permanent:
             record.status = DEAD
         else:
-            record.next_attempt_at = timezone.now() + retry_delay(record.attempts)
+            record.next_attempt_at = timezone.now() + delay(record.attempts)
     else:
         record.status = SENT
         record.sent_at = timezone.now()
