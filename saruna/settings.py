@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # the API docs page's templates and Swagger UI assets, served locally
     "channels",
     "huey.contrib.djhuey",
     "saruna.accounts",
@@ -273,6 +274,10 @@ SARUNA_INACTIVITY_WARNING_DAYS = int(os.environ.get("SARUNA_INACTIVITY_WARNING_D
 SARUNA_INACTIVITY_DELETE_DAYS = int(os.environ.get("SARUNA_INACTIVITY_DELETE_DAYS", "56"))
 # Offline geo-IP database; empty means the DB-IP City Lite file shipped with the package.
 SARUNA_GEOIP_DB = os.environ.get("SARUNA_GEOIP_DB", "")
+# Visitor tracking writes page views in batches this often (seconds); 0 writes each one at
+# once (tests, where a request must have written its beat when it answers).
+SARUNA_TRACKING_FLUSH_SECONDS = float(
+    os.environ.get("SARUNA_TRACKING_FLUSH_SECONDS", "0" if TESTING else "1"))
 
 # --- Billing (saruna.billing; docs/billing.md): the seller on every invoice, the payment gateway.
 SARUNA_SELLER_NAME = os.environ.get("SARUNA_SELLER_NAME", "Saruna")
