@@ -221,9 +221,9 @@ class AgentStatus(models.TextChoices):
 
 class AgentAvailability(TenantModel):
     """An agent's chat availability. ``departments`` maps a department's public id to a
-    status that overrides ``status`` there; ``connections`` counts the agent's open chat
-    sockets, and ``last_seen`` is when the last one closed (or pinged), for the grace period
-    after the browser goes away."""
+    status that overrides ``status`` there. ``last_seen`` is when one of the agent's chat
+    sockets last showed life (connected, pinged, closed): an online agent counts as there
+    until the account's grace period has passed since then."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_availability"
@@ -233,7 +233,6 @@ class AgentAvailability(TenantModel):
     )
     departments = models.JSONField(default=dict, blank=True)
     max_chats = models.PositiveIntegerField(null=True, blank=True)  # null: the account's
-    connections = models.PositiveIntegerField(default=0)
     last_seen = models.DateTimeField(default=timezone.now)
     # When the agent last got a chat (least/most busy break ties by it).
     last_assigned = models.DateTimeField(null=True, blank=True)
