@@ -59,6 +59,7 @@ from saruna.core.ids import new_code
 from saruna.core.models import Account
 from saruna.realtime.bus import group_name, publish
 from saruna.search import index as search_index
+from saruna.sla import tracking as sla_tracking
 from saruna.tickets import queries, signals
 from saruna.tickets.counts import bump_inbox_version
 from saruna.tickets.files import max_attachment_bytes, sniff_content_type
@@ -338,6 +339,7 @@ def open_ticket(
             ticket, group_type, actor if outgoing else contact, body, format, now,
             files=files, mail_msg_id=mail_msg_id, quoted=quoted,
         )
+        sla_tracking.ticket_opened(ticket, by_agent=outgoing, now=now)
         search_index.reindex_ticket(ticket)
         if outgoing:  # an agent wrote first: the customer is told like after any reply
             signals.agent_replied.send(sender=MessageGroup, group=group)
@@ -451,6 +453,7 @@ def add_customer_message(
             ).exists()
             changes = _status_changes(ticket, Status.OPEN if answered else Status.NEW, now)
         changed = _change(ticket, contact, now, changes)
+        sla_tracking.customer_wrote(ticket, now)
         search_index.reindex_ticket(ticket)
         _publish(ticket, changed, group=group)
     return group
@@ -493,6 +496,7 @@ def add_agent_reply(
         if ticket.status not in (Status.CHATTING, Status.CALLING):
             changes = _status_changes(ticket, status, now, postponed_until)
         changed = _change(ticket, agent, now, changes)
+        sla_tracking.agent_answered(ticket, now)
         search_index.reindex_ticket(ticket)
         signals.agent_replied.send(sender=MessageGroup, group=group)
         _publish(ticket, changed, group=group)
@@ -849,6 +853,7 @@ def _change(ticket: Ticket, actor: Actor, now: datetime, changes: Mapping[str, A
             account_id=ticket.account_id, ticket=ticket, department=ticket.department,
             agent=ticket.agent, status=ticket.status, date_from=now,
         )
+    sla_tracking.ticket_changed(ticket, changed, now)
     ticket.date_changed = now
     ticket.save()
     return changed

@@ -1,0 +1,1 @@
+from tests.tickets.fixtures import customer, scoped  # noqa: F401
