@@ -162,6 +162,7 @@ button{font:inherit;cursor:pointer}
   const close = () => {
     if (panel.hidden) return;
     setOpen(false);
+    post({ type: "closed" });
     if (chat) remember({ open: false });
     opener.focus();
   };
