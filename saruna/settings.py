@@ -278,6 +278,9 @@ SARUNA_GEOIP_DB = os.environ.get("SARUNA_GEOIP_DB", "")
 # once (tests, where a request must have written its beat when it answers).
 SARUNA_TRACKING_FLUSH_SECONDS = float(
     os.environ.get("SARUNA_TRACKING_FLUSH_SECONDS", "0" if TESTING else "1"))
+# The world-atlas npm package (Natural Earth outlines) that `make` installs for the visitor map.
+SARUNA_WORLD_ATLAS_DIR = os.environ.get(
+    "SARUNA_WORLD_ATLAS_DIR", str(BASE_DIR.parent / "node_modules" / "world-atlas"))
 
 # --- Billing (saruna.billing; docs/billing.md): the seller on every invoice, the payment gateway.
 SARUNA_SELLER_NAME = os.environ.get("SARUNA_SELLER_NAME", "Saruna")
