@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("saruna.visitors.urls")),
     path("", include("saruna.api.urls")),
     path("", include("saruna.webhooks.urls")),
+    path("", include("saruna.sla.urls")),
     path("", include("saruna.web.tenant_urls")),
 ]

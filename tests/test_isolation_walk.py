@@ -74,6 +74,7 @@ def alpha_desk(o):
     attributes are the public ids the settings URLs take."""
     if not hasattr(o, "desk"):
         from saruna.contacts import actions as contacts
+        from saruna.sla.actions import save_sla_level
         from saruna.tickets import actions as tickets
 
         a = o.pair.a
@@ -91,13 +92,14 @@ def alpha_desk(o):
                     a, name="Alpha answer", body="Hi").public_id,
                 settings_custom_field=contacts.save_custom_field(
                     a, target="contact", code="alpha", name="Alpha field").public_id,
+                settings_sla=save_sla_level(a, name="Alpha SLA", first_answer=60).public_id,
             )
     return o.desk
 
 
 # The list/create/edit/delete pages of saruna.tickets.settings_views.Kind: <kind>_edit/_delete.
 DESK_KINDS = ("contact_group", "settings_department", "settings_tag", "settings_canned",
-              "settings_answer", "settings_custom_field")
+              "settings_answer", "settings_custom_field", "settings_sla")
 
 
 def desk_id(kind):
