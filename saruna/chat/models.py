@@ -271,6 +271,10 @@ class Ring(TenantModel):
     purpose = models.CharField(
         max_length=8, choices=RingPurpose.choices, default=RingPurpose.ROUTE
     )
+    # A transfer to a department moves the chat there.
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # Who asked (transfer and invite rings).
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
