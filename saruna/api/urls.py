@@ -1,1 +1,86 @@
-urlpatterns: list = []
+"""``/api/v3/`` on an account's host. Every API view is wrapped (:func:`api_view`) so that,
+whatever ninja or Django would answer, the client gets LiveAgent's transport rules (API §1):
+JSON ``{"message"}`` errors (also 404 for unknown paths and 405 for a wrong method), no
+redirects (a trailing slash is served like none), the rate-limit headers, and writes that run
+in one transaction together with their audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import wraps
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, URLPattern, include, path, resolve
+from django.utils.translation import gettext
+from django.views.decorators.csrf import csrf_exempt
+
+from saruna.api.v3 import api, error
+from saruna.api.v3.common import audited
+
+PREFIX = "api/v3/"
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        write = request.method not in READS
+        with transaction.atomic() if write else nullcontext():
+            response = view(request, *args, **kwargs)
+            if write and response.status_code == 200 and not getattr(
+                request, "_api_audited", False
+            ):
+                audited(request, "api.write", method=request.method, path=request.path)
+            if write and response.status_code >= 400:
+                transaction.set_rollback(True)
+        return finish(request, response)
+
+    return wrapped
+
+
+def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        allowed = response.get("Allow", "")
+        response = error(request, 405, gettext("Method not allowed; use %(m)s.")
+                         % {"m": allowed or "another method"})
+        if allowed:
+            response["Allow"] = allowed
+    usage = getattr(request, "api_rate", None)
+    if usage is not None:
+        response["X-RateLimit-Limit"] = str(usage.limit)
+        response["X-RateLimit-Remaining"] = str(usage.remaining)
+    return response
+
+
+@csrf_exempt
+def fallback(request: HttpRequest, rest: str) -> HttpResponse:
+    """Paths no operation matched: with a trailing slash, the same path without it;
+    otherwise a JSON 404."""
+    if rest.endswith("/"):
+        try:
+            match = resolve("/" + PREFIX + rest.rstrip("/"))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not fallback:
+            return match.func(request, *match.args, **match.kwargs)
+    return finish(request, error(request, 404, gettext("Unknown API path.")))
+
+
+def _wrapped_patterns() -> list[URLPattern]:
+    patterns, _app_name, _namespace = api.urls
+    return [
+        URLPattern(p.pattern, api_view(p.callback), p.default_args, p.name)
+        for p in patterns
+        if isinstance(p, URLPattern)
+    ]
+
+
+urlpatterns = [
+    path(PREFIX, include((_wrapped_patterns(), api.urls_namespace), namespace=api.urls_namespace)),
+    path(PREFIX + "<path:rest>", fallback, name="api_fallback"),
+]
