@@ -121,6 +121,9 @@ class VisitSession(PublicIdModel):
     """One visit: the page views of a visitor without a 30-minute pause. It carries where the
     visitor came from (traffic source) and where they are (coarse location)."""
 
+    # Made in batches without a uniqueness query each: long enough never to collide.
+    id_length = 12
+
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="sessions")
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)

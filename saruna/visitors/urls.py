@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from django.urls import path
+
+from saruna.visitors import views
+
+urlpatterns = [
+    path("widget/track/", views.track, name="widget_track"),
+    path("widget/track.js", views.track_script, name="widget_track_script"),
+    path("widget/conversion/", views.conversion, name="widget_conversion"),
+    path("widget/invitations/<str:invitation_id>/decline/", views.decline,
+         name="widget_invitation_decline"),
+    path("visitors/", views.online_visitors, name="online_visitors"),
+    path("visitors/world.json", views.world_outline, name="visitors_world"),
+    path("visitors/<str:visitor_id>/invite/", views.invite, name="visitor_invite"),
+]

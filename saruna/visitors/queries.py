@@ -1,0 +1,138 @@
+"""Reads shared by the agent screens, the chat panel and the API."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from saruna.contacts.models import Contact
+from saruna.core.models import Account
+from saruna.visitors import live
+from saruna.visitors.models import PageVisit, TrackingSettings, Visitor, VisitSession
+from saruna.visitors.sources import Source
+
+PATH_SHOWN = 30
+
+
+def place_label(city: str, region: str, country: str) -> str:
+    return ", ".join(part for part in (city, region, country) if part)
+
+
+def summary(state: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """One online visitor as the live screen shows them (JSON-ready)."""
+    now = time.time() if now is None else now
+    return {
+        "id": state["visitor"],
+        "name": state.get("name", ""),
+        "place": place_label(state["city"], state["region"], state["country"]),
+        "country": state["country"],
+        "lat": state["latitude"], "lon": state["longitude"],
+        "url": state["url"], "title": state["title"],
+        "seconds": int(max(0, now - state["started"])),
+        "started": state["started"],
+        "pages": state["page_count"],
+        "source": Source(state["source_type"], state["source_name"]).label,
+        "source_type": state["source_type"],
+        "returning": state["returning"],
+        "device": " · ".join(p for p in (state["browser"], state["os"]) if p),
+        "path": [{"url": u, "title": t, "at": at} for u, t, at in state["pages"]],
+        "invited": bool(state.get("pending")),
+    }
+
+
+def chatting_visitors(visitor_ids: list[str]) -> set[str]:
+    """Which of these visitors have a chat going on."""
+    if not visitor_ids:
+        return set()
+    from saruna.chat.models import Chat, ChatStatus
+
+    return set(
+        Chat.objects.filter(visitor__public_id__in=visitor_ids)
+        .exclude(status=ChatStatus.ENDED)
+        .values_list("visitor__public_id", flat=True)
+    )
+
+
+def agents_available(account: Account) -> bool:
+    """Whether some agent can take a chat now: online and seen within the grace period."""
+    from saruna.chat.models import AgentAvailability, AgentStatus, ChatSettings
+
+    chat_settings = ChatSettings.objects.filter(account=account).first()
+    grace = chat_settings.away_grace_seconds if chat_settings else 60
+    return AgentAvailability.objects.filter(
+        status=AgentStatus.ONLINE, last_seen__gte=timezone.now() - timedelta(seconds=grace),
+        user__is_active=True,
+    ).exists()
+
+
+def latest_session(visitor: Visitor) -> VisitSession | None:
+    return VisitSession.objects.filter(visitor=visitor).order_by("-started_at").first()
+
+
+def visitor_panel(visitor: Visitor | None) -> dict[str, Any]:
+    """The context of ``visitors/_visitor_panel.html``: where the visitor is, what they saw in
+    this visit and where they came from. The live state when they are online, else their last
+    visit from the database."""
+    if visitor is None:
+        return {"visitor_panel": None}
+    state = live.state(visitor.account_id, visitor.public_id)
+    session = latest_session(visitor)
+    if state is not None and (session is None or state["session"] == session.public_id):
+        item = summary(state)
+        path = item["path"]
+        panel = {
+            "place": item["place"], "url": item["url"], "title": item["title"],
+            "pages": item["pages"], "source": item["source"], "returning": item["returning"],
+            "device": item["device"], "online": visitor.public_id in live.online_ids(
+                visitor.account_id),
+        }
+    elif session is not None:
+        pages = list(session.pages.order_by("-visited_at")[:PATH_SHOWN])[::-1]
+        path = [{"url": p.url, "title": p.title, "at": p.visited_at.timestamp()} for p in pages]
+        panel = {
+            "place": place_label(session.city, session.region, session.country),
+            "url": pages[-1].url if pages else "", "title": pages[-1].title if pages else "",
+            "pages": session.page_count,
+            "source": Source(session.source_type, session.source_name).label,
+            "returning": session.returning,
+            "device": " · ".join(p for p in (session.browser, session.os) if p),
+            "online": False,
+        }
+    else:
+        return {"visitor_panel": None}
+    panel["path"] = [dict(p, at=datetime.fromtimestamp(p["at"], UTC)) for p in path]
+    panel["visitor"] = visitor
+    return {"visitor_panel": panel}
+
+
+def page_visits_for_contact(contact: Contact) -> QuerySet[PageVisit]:
+    """Every kept page view of the contact's browsers (API ``/page_visits/{id}/contact``;
+    ``browser`` there is ``session.public_id``)."""
+    return PageVisit.objects.filter(visitor__contact=contact).select_related("session")
+
+
+def attributed_chat(
+    visitor: Visitor | None, contact: Contact | None, at: datetime, tracking: TrackingSettings
+) -> Any:
+    """The chat a conversion at ``at`` is credited to: among the chats of the visitor (and of
+    the contact's other browsers) started within the window before it, the last one, or the
+    first with first-touch attribution. None when there is none."""
+    from saruna.chat.models import Chat
+
+    chats = Chat.objects.filter(
+        date_queued__lte=at,
+        date_queued__gte=at - timedelta(days=tracking.attribution_window_days),
+    ).select_related("agent", "department")
+    if contact is not None and visitor is not None:
+        chats = chats.filter(visitor__in=Visitor.objects.filter(contact=contact)) | chats.filter(
+            visitor=visitor)
+    elif contact is not None:
+        chats = chats.filter(visitor__contact=contact)
+    else:
+        chats = chats.filter(visitor=visitor)
+    first = tracking.attribution_model == TrackingSettings.AttributionModel.FIRST
+    return chats.order_by(*(["date_queued", "pk"] if first else ["-date_queued", "-pk"])).first()

@@ -1,0 +1,177 @@
+"""The widget's tracking endpoints (any origin, no cookies) and the agents' "Online visitors"
+screen."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from saruna.contacts.common import ActionError
+from saruna.core.net import client_ip
+from saruna.visitors import actions, live, queries, tracking
+from saruna.visitors.config import tracking_settings
+from saruna.visitors.identity import visitor_for_token
+from saruna.visitors.models import Visitor
+
+STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
+MAX_BODY = 16 * 1024
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "saruna" / "widget"
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    """Host pages on any origin may call the widget endpoints; they carry no cookies, and the
+    visitor token in the body is what authorises them."""
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type, X-Saruna-Visitor"
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _error(message: str, code: str = "invalid") -> HttpResponse:
+    return _cors(JsonResponse({"message": message}, status=STATUS.get(code, 400)))
+
+
+def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A JSON POST from the widget: ``text/plain`` bodies accepted (sendBeacon, no CORS
+    preflight), the preflight answered, errors as ``{"message"}`` with CORS headers."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "OPTIONS":
+            return _cors(HttpResponse(status=204))
+        if request.method != "POST":
+            return _error(_("Use POST."))
+        if len(request.body) > MAX_BODY:
+            return _error(_("The request is too large."), "too_large")
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            return _error(_("The body must be JSON."))
+        if not isinstance(payload, dict):
+            return _error(_("The body must be a JSON object."))
+        token = request.headers.get("X-Saruna-Visitor")
+        if token and "token" not in payload:
+            payload["token"] = token
+        try:
+            return _cors(view(request, payload, *args, **kwargs))
+        except ActionError as error:
+            return _error(error.message, error.code)
+
+    return wrapper
+
+
+@widget_endpoint
+def track(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    beat = tracking.read_beat(
+        account, payload, ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        declined=tracking.declines_tracking(request.META),  # type: ignore[arg-type]
+        tracking=tracking_settings(account),
+    )
+    if beat is None:
+        return HttpResponse(status=204)
+    tracking.queue.add(beat)
+    invitation = live.take_invitation(account.pk, beat.visitor_id)
+    if invitation is None:
+        return HttpResponse(status=204)
+    actions.mark_invitation_shown(account, invitation["id"])
+    return JsonResponse({"invitation": invitation})
+
+
+def _visitor(request: HttpRequest, payload: dict[str, Any]) -> Visitor:
+    visitor = visitor_for_token(request.account, payload.get("token"), create=False)  # type: ignore[attr-defined]
+    if visitor is None:
+        raise ActionError(_("Unknown visitor token."), "not_found")
+    return visitor
+
+
+@widget_endpoint
+def conversion(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    visitor = visitor_for_token(account, payload.get("token"))
+    if visitor is None:
+        raise ActionError(_("Unknown visitor token."))
+    record, _created = actions.record_conversion(
+        account, visitor=visitor, order_id=payload.get("id"), value=payload.get("value"),
+        currency=payload.get("currency") or "",
+    )
+    return JsonResponse(conversion_payload(record))
+
+
+def conversion_payload(record: Any) -> dict[str, Any]:
+    """The attribution the tracking module passes on to Google Analytics."""
+    return {
+        "id": record.order_id, "value": record.value_minor / 100, "currency": record.currency,
+        "chat": record.chat_public_id, "agent": record.agent.full_name if record.agent else "",
+        "department": record.department_public_id,
+    }
+
+
+@widget_endpoint
+def decline(request: HttpRequest, payload: dict[str, Any], invitation_id: str) -> HttpResponse:
+    actions.decline_invitation(request.account, _visitor(request, payload), invitation_id)  # type: ignore[attr-defined]
+    return HttpResponse(status=204)
+
+
+def track_script(request: HttpRequest) -> HttpResponseBase:
+    """The tracking module at its fixed address (the loader asks for ``/widget/track.js``)."""
+    response = FileResponse(open(STATIC_DIR / "track.js", "rb"),  # noqa: SIM115 (FileResponse closes it)
+                            content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- the agents' screen ------------------------------------------------------------------------
+
+@login_required
+def online_visitors(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    visitors = [queries.summary(s) for s in live.online(account.pk)]
+    chatting = queries.chatting_visitors([v["id"] for v in visitors])
+    for item in visitors:
+        item["chatting"] = item["id"] in chatting
+    return render(request, "visitors/online.html", {
+        "visitors": visitors, "initial": visitors,
+    })
+
+
+@login_required
+@require_POST
+def invite(request: HttpRequest, visitor_id: str) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    try:
+        invitation = actions.invite_visitor(
+            account, visitor_id, agent=request.user,  # type: ignore[arg-type]
+            text=request.POST.get("text") or _("Hello! Can I help you?"),
+        )
+    except ActionError as error:
+        return JsonResponse({"message": error.message}, status=STATUS.get(error.code, 400))
+    return JsonResponse({"invitation": invitation.public_id})
+
+
+@login_required
+def world_outline(request: HttpRequest) -> HttpResponseBase:
+    """Natural Earth land outline (TopoJSON, from the world-atlas npm package installed with
+    ``make``); 404 when it is not installed, and the map draws dots on a plain grid."""
+    path = Path(settings.SARUNA_WORLD_ATLAS_DIR) / "land-110m.json"
+    if not path.is_file():
+        raise Http404("world outline not installed")
+    response = FileResponse(open(path, "rb"), content_type="application/json")  # noqa: SIM115
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
