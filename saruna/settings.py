@@ -281,6 +281,9 @@ SARUNA_TRACKING_FLUSH_SECONDS = float(
 # The world-atlas npm package (Natural Earth outlines) that `make` installs for the visitor map.
 SARUNA_WORLD_ATLAS_DIR = os.environ.get(
     "SARUNA_WORLD_ATLAS_DIR", str(BASE_DIR.parent / "node_modules" / "world-atlas"))
+# Google Analytics 4 Measurement Protocol (visitor conversions); tests point it at a fake.
+SARUNA_GA_ENDPOINT = os.environ.get(
+    "SARUNA_GA_ENDPOINT", "https://www.google-analytics.com/mp/collect")
 
 # --- Billing (saruna.billing; docs/billing.md): the seller on every invoice, the payment gateway.
 SARUNA_SELLER_NAME = os.environ.get("SARUNA_SELLER_NAME", "Saruna")
