@@ -139,7 +139,6 @@ button{font:inherit;cursor:pointer}
     panel.classList.toggle("shown", shown);
     opener.hidden = shown && matchMedia("(max-width:480px)").matches;
     opener.setAttribute("aria-expanded", String(shown));
-    opener.setAttribute("aria-label", shown ? texts().close : texts().open);
   };
   const texts = () => ctx.config.button.texts;
   // `focus` is false when a page load restores an open chat: the visitor did not ask for it.
@@ -201,8 +200,8 @@ button{font:inherit;cursor:pointer}
     const who = el("div", { class: "who" });
     if (data.avatar_url) who.append(el("img", { src: data.avatar_url, alt: "" }));
     who.append(data.agent_name || "");
-    const reply = el("button", { class: "reply", type: "button" }, texts().reply);
-    const dismiss = el("button", { class: "dismiss", type: "button", "aria-label": texts().dismiss }, "×");
+    const reply = el("button", { class: "reply", type: "button" }, texts().reply || texts().title);
+    const dismiss = el("button", { class: "dismiss", type: "button", "aria-label": texts().dismiss || "×" }, "×");
     bubble.replaceChildren(who, el("p", {}, data.text || ""), reply, dismiss);
     bubble.hidden = false;
     ga("saruna_invitation_shown", { button, invitation: data.id });
