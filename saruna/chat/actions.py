@@ -933,27 +933,36 @@ def expire_ring(ring_id: int, now: datetime | None = None) -> None:
         _end_ring(ring, RingOutcome.MISSED, "timeout", now)
 
 
+def check_chat_timers(chat: Chat, now: datetime | None = None) -> None:
+    """Moves one chat on with time: its rings that ran out, and the wait limit (→ ended,
+    offline form). The visitor's polls call it, so a late timer task delays nothing."""
+    now = now or timezone.now()
+    for ring_id in Ring.objects.filter(
+        chat=chat, outcome=RingOutcome.RINGING, expires__lte=now
+    ).values_list("pk", flat=True):
+        expire_ring(ring_id, now)
+    limit = timedelta(seconds=queries.chat_settings(chat.account).wait_limit)
+    if chat.status in queries.WAITING and chat.date_queued <= now - limit:
+        end_chat(chat, by="timeout", now=now)
+
+
 def sweep(account: Account, now: datetime | None = None) -> None:
     """Moves the account's chats on with time: rings that ran out, chats past the wait
     limit (→ offline), chats whose visitor left, and chats waiting for an agent who became
     available meanwhile. Safe to run any time and twice."""
     now = now or timezone.now()
-    for ring_id in Ring.objects.filter(outcome=RingOutcome.RINGING, expires__lte=now).values_list(
-        "pk", flat=True
-    ):
-        expire_ring(ring_id, now)
+    due = set(Ring.objects.filter(outcome=RingOutcome.RINGING, expires__lte=now)
+              .values_list("chat_id", flat=True))
     settings_ = queries.chat_settings(account)
-    overdue = Chat.objects.filter(
+    due |= set(Chat.objects.filter(
         status__in=queries.WAITING, date_queued__lte=now - timedelta(seconds=settings_.wait_limit)
-    )
-    for chat in overdue:
-        end_chat(chat, by="timeout", now=now)
+    ).values_list("pk", flat=True))
+    for chat in Chat.objects.filter(pk__in=due).select_related("account"):
+        check_chat_timers(chat, now)
     for chat in Chat.objects.filter(status__in=(*queries.WAITING, ChatStatus.CHATTING),
                                     visitor_last_seen__lte=now - VISITOR_IDLE):
         end_chat(chat, by="idle", now=now)
-    for department in Department.objects.filter(
-        chats__status=ChatStatus.QUEUED
-    ).distinct():
+    for department in Department.objects.filter(chats__status=ChatStatus.QUEUED).distinct():
         with transaction.atomic():
             dispatch.route_department(department, now)
 

@@ -37,8 +37,9 @@ from saruna.tickets.models import Department
 
 WAITING = (ChatStatus.QUEUED, ChatStatus.RINGING)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Without history an estimate starts from a minute per chat ahead.
-DEFAULT_WAIT_SECONDS = 60
+# Without history, estimates start from these.
+DEFAULT_ACCEPT_SECONDS = 30
+DEFAULT_CHAT_SECONDS = 300
 CATCH_UP_LIMIT = 500
 
 
@@ -230,21 +231,25 @@ def queue_position(chat: Chat) -> int | None:
 
 
 def estimated_wait(chat: Chat, position: int | None = None) -> int | None:
-    """Seconds until an agent answers, from the department's recent answered chats: their
-    average wait for each chat ahead, shared by the agents online there."""
+    """Seconds until an agent answers: the department's recent time to accept a chat, plus,
+    for each chat ahead, a recent chat's length shared by the agents online there."""
     position = position if position is not None else queue_position(chat)
     if position is None:
         return None
     recent = list(
         Chat.objects.filter(department_id=chat.department_id, date_accepted__isnull=False)
-        .order_by("-date_accepted").values_list("date_queued", "date_accepted")[:20]
+        .order_by("-date_accepted").values_list("date_queued", "date_accepted", "date_ended")[:20]
     )
-    average = (
-        sum((accepted - queued).total_seconds() for queued, accepted in recent) / len(recent)
-        if recent else DEFAULT_WAIT_SECONDS
-    )
+    accept = _average([(accepted - queued) for queued, accepted, _end in recent],
+                      DEFAULT_ACCEPT_SECONDS)
+    length = _average([(ended - accepted) for _queued, accepted, ended in recent if ended],
+                      DEFAULT_CHAT_SECONDS)
     agents = max(1, len(present_agents(chat.department, timezone.now())))
-    return max(5, round(average * position / agents))
+    return max(5, round(accept + (position - 1) * length / agents))
+
+
+def _average(spans: list[timedelta], default: int) -> float:
+    return sum(s.total_seconds() for s in spans) / len(spans) if spans else default
 
 
 # --- payloads -----------------------------------------------------------------------------
