@@ -28,6 +28,11 @@ RESOURCES = [
     "not_implemented",  # first: Appendix A paths answer 501 before any /{id} route
     "ping",
     "tickets",
+    "messages",
+    "contacts",
+    "companies",
+    "contact_groups",
+    "files",
 ]
 
 ACTION_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}

@@ -258,6 +258,8 @@ DATE_OPERATORS = frozenset({"E", ">", "<", ">=", "<=", "D=", "DP", "IE", "INE"})
 NUMBER_OPERATORS = frozenset({"E", "NE", "IN", "NI", ">", "<", ">=", "<=", "IE", "INE"})
 MULTI_OPERATORS = frozenset({"E", "IN", "L", "LIKE", "CY", "NI", "IE", "INE"})
 SEARCH_OPERATORS = frozenset({"E", "L", "LIKE"})
+# Columns of ids and one-letter codes: equality only.
+EQUALITY_OPERATORS = frozenset({"E", "NE", "IN", "NI", "IE", "INE"})
 
 Search = Callable[[HttpRequest, QuerySet[Any], str], QuerySet[Any]]
 
