@@ -99,6 +99,31 @@ AUDIT_VERBS = {
     "billing.code_redeemed": gettext_lazy("Lifetime code redeemed"),
     "billing.code_reuse_suspended": gettext_lazy("Suspended for a reused lifetime code"),
     "billing.included_seats_exceeded": gettext_lazy("More agents than the included seats"),
+    "api_key.created": gettext_lazy("API key created"),
+    "api_key.changed": gettext_lazy("API key changed"),
+    "api_key.revoked": gettext_lazy("API key revoked"),
+    "api.write": gettext_lazy("Changed through the API"),
+    "api.ticket.created": gettext_lazy("Ticket created through the API"),
+    "api.ticket.changed": gettext_lazy("Ticket changed through the API"),
+    "api.ticket.deleted": gettext_lazy("Ticket moved to the trash through the API"),
+    "api.ticket.message_added": gettext_lazy("Message added through the API"),
+    "api.message.deleted": gettext_lazy("Message deleted through the API"),
+    "api.contact.created": gettext_lazy("Contact created through the API"),
+    "api.contact.changed": gettext_lazy("Contact changed through the API"),
+    "api.contact.deleted": gettext_lazy("Contact deleted through the API"),
+    "api.contact.registered": gettext_lazy("Contact registered for the portal through the API"),
+    "api.contact.unregistered": gettext_lazy(
+        "Contact unregistered from the portal through the API"),
+    "api.company.created": gettext_lazy("Company created through the API"),
+    "api.company.changed": gettext_lazy("Company changed through the API"),
+    "api.company.deleted": gettext_lazy("Company deleted through the API"),
+    "api.company.registered": gettext_lazy("Company registered for the portal through the API"),
+    "api.company.unregistered": gettext_lazy(
+        "Company unregistered from the portal through the API"),
+    "api.contact_group.created": gettext_lazy("Contact group created through the API"),
+    "api.contact_group.changed": gettext_lazy("Contact group changed through the API"),
+    "api.contact_group.deleted": gettext_lazy("Contact group deleted through the API"),
+    "api.file.uploaded": gettext_lazy("File uploaded through the API"),
 }
 
 

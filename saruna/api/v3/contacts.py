@@ -323,7 +323,8 @@ def register(request: HttpRequest, party: Party, params: RegisterQuery) -> None:
         from saruna.portal.login import send_login_link
 
         send_login_link(party.account, party.registration_email)
-    audited(request, "api.contact.registered", party)
+    kind = "contact" if isinstance(party, Contact) else "company"
+    audited(request, f"api.{kind}.registered", party)
 
 
 @router.put("/contacts/{contactId}/_register", response=responses(ContactOut),
