@@ -2,7 +2,7 @@
 
 Opening hours are wall-clock times in the level's time zone, one interval a weekday (or
 closed), minus whole-day holidays. Durations are real seconds: on the night clocks go forward
-an ``00:00``–``24:00`` day lasts 23 hours, and a deadline never lands in the missing hour.
+an ``00:00`` to ``24:00`` day lasts 23 hours, and a deadline never lands in the missing hour.
 Everything here is pure (no database), so it is tested on its own.
 """
 

@@ -33,6 +33,10 @@ RESOURCES = [
     "companies",
     "contact_groups",
     "files",
+    "slas",
+    "tags",
+    "canned_messages",
+    "predefined_answers",
 ]
 
 ACTION_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
