@@ -31,6 +31,7 @@ from saruna.core.models import Account
 from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
 from saruna.tickets.models import Department
 from tests.factories import make_user
+from tests.chat import alpha as chat_alpha
 from tests.portal import alpha as portal_alpha
 
 TENANT_URLCONF = "saruna.urls_tenant"
@@ -163,6 +164,27 @@ def alpha_invoice(o):
     return o.invoice
 
 
+def alpha_chat(o):
+    """Tenant A's chat button and a chat a visitor started on it, made on first use (chat
+    routes); ``token`` is that visitor's."""
+    if not hasattr(o, "chat"):
+        from saruna.chat import actions as chat_actions
+        from saruna.tickets import actions as tickets
+        from saruna.visitors.identity import issue_visitor_token, visitor_for_token
+
+        a = o.pair.a
+        with scope(account=a):
+            department = tickets.default_department(a)
+            department.agents.add(o.pair.agent_a)
+            chat_actions.set_agent_status(o.pair.agent_a, "online")
+            button = chat_actions.save_chat_button(a, name="Alpha chat", department=department)
+            token = issue_visitor_token(a)
+            chat, _new = chat_actions.start_chat(
+                button, visitor_for_token(a, token), message="Alpha hello", client_id="alpha-1")
+        o.chat = SimpleNamespace(button=button.public_id, chat=chat.public_id, token=token)
+    return o.chat
+
+
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -198,6 +220,15 @@ OBJECT_ROUTES = {
         "mail_inbound_replay", "mail_inbound_download")},
     "mail_outgoing_retry": lambda o: {"outgoing_id": alpha_mail(o).outgoing},
     "billing_document_pdf": lambda o: {"number": alpha_invoice(o)},
+    **{name: chat_alpha.button_id for name in (
+        "chat_widget_config", "chat_widget_start", "chat_widget_offline")},
+    **{name: chat_alpha.chat_id for name in (
+        "chat_widget_messages", "chat_widget_poll", "chat_widget_upload", "chat_widget_typing",
+        "chat_widget_read", "chat_widget_end", "chat_widget_rating", "chat_widget_transcript",
+        "chat_agent_messages", "chat_agent_upload")},
+    **{name: lambda o: {"button_id": alpha_chat(o).button} for name in (
+        "chat_widget_page", "chat_button_edit", "chat_button_delete")},
+    "chat_visitor_panel": lambda o: {"chat_id": alpha_chat(o).chat},
 }
 
 LINK_ROUTES = {
@@ -211,6 +242,7 @@ LINK_ROUTES = {
     "portal_ticket": portal_alpha.ticket_link,
     "portal_file": portal_alpha.ticket_file,
     "portal_login_link": portal_alpha.login_link,
+    "chat_widget_file": chat_alpha.file_link,
 }
 
 # name → (URL kwargs, the secret sent as "Authorization: Bearer …").

@@ -101,13 +101,15 @@ class BaseFieldRowFormSet(forms.BaseFormSet):
             raise ValidationError(_("Ask for the name, the e-mail address and the message once "
                                     "each."))
 
-    def specs(self) -> list[dict[str, Any]]:
-        return [spec for form in self.forms if (spec := form.spec()) is not None]
-
 
 FieldRowFormSet = forms.formset_factory(
     FieldRowForm, formset=BaseFieldRowFormSet, extra=2, can_delete=True, max_num=20
 )
+
+
+def field_specs(rows: forms.BaseFormSet) -> list[dict[str, Any]]:
+    """The rows of a valid formset as the button stores them."""
+    return [spec for form in rows.forms if (spec := form.spec()) is not None]
 
 
 def rows_initial(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -326,9 +326,9 @@
   $("prechat-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
+    // A "message" field is also the chat's first message (and the question agents see ringing).
     const fields = values(form);
     const { message } = fields;
-    delete fields.message;
     form.querySelector("button[type=submit]").disabled = true;
     startOrOffline(fields, message).catch((error) => showErrors(form, error))
       .finally(() => { form.querySelector("button[type=submit]").disabled = false; });
@@ -459,13 +459,44 @@
   });
 
   // --- start --------------------------------------------------------------------------
-  // CSSOM, not a style attribute: this page's own policy forbids inline styles.
-  for (const [name, value] of Object.entries(widget.colors || {})) {
-    document.documentElement.style.setProperty(name === "text" ? "--text" : "--color", value);
-  }
+  // The button's texts, forms and colours come from the same config.json the loader reads.
+  let config = null;
+  const buildFields = (form, prefix, specs) => {
+    const box = form.querySelector(".fields");
+    for (const spec of specs) {
+      const id = `${prefix}-${spec.name}`;
+      const label = el("label", { for: id }, spec.label);
+      if (spec.required) label.append(el("span", { "aria-hidden": "true" }, " *"));
+      let input;
+      if (spec.type === "textarea") input = el("textarea", { rows: "3" });
+      else if (spec.type === "select") {
+        input = el("select", {}, el("option", { value: "" }, "—"));
+        for (const option of spec.options || []) input.append(el("option", {}, option));
+      } else input = el("input", { type: spec.type === "email" ? "email" : "text" });
+      Object.assign(input, { id, name: spec.name, required: Boolean(spec.required) });
+      if (spec.type === "email" || spec.name === "name") input.autocomplete = spec.type === "email" ? "email" : "name";
+      input.setAttribute("aria-describedby", `${id}-error`);
+      box.append(el("p", { class: "field" }, label, input, el("span", { class: "field-error", id: `${id}-error` })));
+    }
+  };
+  const configure = async () => {
+    const response = await fetch(`/widget/${encodeURIComponent(widget.button)}/config.json?lang=${document.documentElement.lang}`,
+      { headers: token ? { "X-Saruna-Visitor": token } : {}, credentials: "omit" });
+    config = await response.json();
+    const texts = config.button.texts || {};
+    for (const node of document.querySelectorAll("[data-text]")) node.textContent = texts[node.dataset.text] || "";
+    document.title = texts.title || document.title;
+    // CSSOM, not a style attribute: this page's own policy forbids inline styles.
+    const colors = config.button.colors || {};
+    if (colors.background) document.documentElement.style.setProperty("--color", colors.background);
+    if (colors.text) document.documentElement.style.setProperty("--text", colors.text);
+    buildFields($("prechat-form"), "prechat", config.prechat_fields || []);
+    buildFields($("offline-form"), "offline", config.offline_fields || []);
+    return config;
+  };
   const startPane = () => {
-    if (!widget.online) show("offline");
-    else if (widget.prechat) show("prechat");
+    if (!config.online) show("offline");
+    else if ((config.prechat_fields || []).length) show("prechat");
     else show("conversation");
   };
   const resume = async (id) => {
@@ -489,8 +520,10 @@
     invitation = data.invitation || null;
     visible = data.visible !== false;
     seenSeq = (data.chat && data.chat.seq) || 0;
-    if (data.chat && data.chat.id) resume(data.chat.id);
-    else startPane();
+    configure().then(() => {
+      if (data.chat && data.chat.id) resume(data.chat.id);
+      else startPane();
+    });
   };
   window.addEventListener("message", (event) => {
     if (event.source !== window.parent || standalone) return;
@@ -509,11 +542,10 @@
     // Opened on its own (a link to the chat page): this origin's storage keeps the token.
     const key = `saruna.${widget.button}.visitor`;
     token = localStorage.getItem(key);
-    fetch(`/widget/${encodeURIComponent(widget.button)}/config.json`, { headers: token ? { "X-Saruna-Visitor": token } : {} })
-      .then((response) => response.json()).then((config) => {
-        if (config.token) { token = config.token; localStorage.setItem(key, token); }
-        startPane();
-      });
+    configure().then(() => {
+      if (config.token) { token = config.token; localStorage.setItem(key, token); }
+      startPane();
+    });
   } else {
     window.parent.postMessage({ type: "ready" }, "*");  // carries nothing: the origin is not known yet
   }
