@@ -17,6 +17,7 @@ from django.urls import Resolver404, URLPattern, include, path, resolve
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
+from saruna.api import views
 from saruna.api.v3 import api, error
 from saruna.api.v3.common import audited
 
@@ -81,6 +82,10 @@ def _wrapped_patterns() -> list[URLPattern]:
 
 
 urlpatterns = [
+    # Settings → API keys (the agent UI, not the API).
+    path("settings/api-keys/", views.apikey_list, name="apikey_list"),
+    path("settings/api-keys/new/", views.apikey_new, name="apikey_new"),
+    path("settings/api-keys/<int:key_id>/revoke/", views.apikey_revoke, name="apikey_revoke"),
     path(PREFIX, include((_wrapped_patterns(), api.urls_namespace), namespace=api.urls_namespace)),
     path(PREFIX + "<path:rest>", fallback, name="api_fallback"),
 ]
