@@ -101,6 +101,19 @@ def _button(button_id: str) -> ChatButton:
     return button
 
 
+def _chat_and_body(request: HttpRequest, chat_id: str) -> tuple[Chat, dict[str, Any]]:
+    """The visitor's chat and the request's JSON: a stranger gets 404 before any complaint
+    about the body."""
+    try:
+        body, problem = _body(request), None
+    except ActionError as error:
+        body, problem = {}, error
+    chat = _visitor_chat(request, chat_id, body)
+    if problem is not None:
+        raise problem
+    return chat, body
+
+
 def _visitor_chat(request: HttpRequest, chat_id: str, body: dict | None = None) -> Chat:
     """The chat the request's visitor token owns, else 404."""
     visitor = visitor_for_token(request.account, _token(request, body), create=False)  # type: ignore[attr-defined]
@@ -210,8 +223,7 @@ def messages(request: HttpRequest, chat_id: str) -> HttpResponse:
         return JsonResponse(_catch_up(chat, _after_seq(request)))
     if request.method != "POST":
         return _error(gettext("Method not allowed."), 405)
-    body = _body(request)
-    chat = _visitor_chat(request, chat_id, body)
+    chat, body = _chat_and_body(request, chat_id)
     if not ratelimit.hit(f"{chat.account_id}:chatmsg:{chat.public_id}", MESSAGE_LIMIT):
         return _error(gettext("Too many messages. Please slow down."), 429)
     with translation.override(chat.language or None):
@@ -303,8 +315,7 @@ def _small_action(
     @widget_endpoint
     @require_POST
     def view(request: HttpRequest, chat_id: str) -> HttpResponse:
-        body = _body(request)
-        chat = _visitor_chat(request, chat_id, body)
+        chat, body = _chat_and_body(request, chat_id)
         with translation.override(chat.language or None):
             run(chat, body)
         chat.refresh_from_db()
