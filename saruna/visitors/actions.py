@@ -54,6 +54,8 @@ def save_tracking_settings(
         validate(settings)
         settings.save()
         audit.record(account, "visitors.settings_changed", actor=actor, target=settings)
+        # Now for this process's next read, and after commit for a read racing the commit.
+        forget_cached_settings(account)
         transaction.on_commit(lambda: forget_cached_settings(account))
     return settings
 

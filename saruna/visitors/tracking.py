@@ -90,6 +90,20 @@ def declines_tracking(headers: dict[str, str]) -> bool:
     return headers.get("HTTP_DNT") == "1" or headers.get("HTTP_SEC_GPC") == "1"
 
 
+def consent_of(payload: dict[str, Any]) -> dict[str, Any]:
+    consent = payload.get("consent")
+    return consent if isinstance(consent, dict) else {}
+
+
+def may_track(tracking: TrackingSettings, consent: dict[str, Any], *, declined: bool) -> bool:
+    """Whether anything about this visitor may be stored."""
+    if not tracking.enabled:
+        return False
+    if tracking.consent_required and consent.get("tracking") is not True:
+        return False
+    return not (tracking.respect_dnt and declined)
+
+
 def read_beat(
     account: Account, payload: object, *, ip: str | None, user_agent: str,
     declined: bool, tracking: TrackingSettings,
@@ -107,13 +121,8 @@ def read_beat(
     url = _web_address(_text(payload, "url", MAX_URL + 1))
     if not url or len(url) > MAX_URL:
         raise ActionError("url must be a web address.")
-    consent = payload.get("consent")
-    consent = consent if isinstance(consent, dict) else {}
-    if not tracking.enabled:
-        return None
-    if tracking.consent_required and consent.get("tracking") is not True:
-        return None
-    if tracking.respect_dnt and declined:
+    consent = consent_of(payload)
+    if not may_track(tracking, consent, declined=declined):
         return None
     seconds = payload.get("seconds")
     return Beat(

@@ -103,6 +103,9 @@ def _visitor(request: HttpRequest, payload: dict[str, Any]) -> Visitor:
 @widget_endpoint
 def conversion(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
+    if not tracking.may_track(tracking_settings(account), tracking.consent_of(payload),
+                              declined=tracking.declines_tracking(request.META)):  # type: ignore[arg-type]
+        return HttpResponse(status=204)
     visitor = visitor_for_token(account, payload.get("token"))
     if visitor is None:
         raise ActionError(_("Unknown visitor token."))

@@ -60,12 +60,12 @@
   });
 
   saruna._on("command:conversion", (data) => {
-    if (!ctx.token || !data || data.id === undefined) return;
+    if (!ctx.token || !data || data.id === undefined || !allowed()) return;
     fetch(`${ctx.origin}/widget/conversion/`, { method: "POST", credentials: "omit",
       headers: { "Content-Type": "text/plain" },
       body: JSON.stringify({ token: ctx.token, id: String(data.id), value: data.value,
-                             currency: data.currency || "" }) })
-      .then((response) => (response.ok ? response.json() : null))
+                             currency: data.currency || "", consent: ctx.consent || {} }) })
+      .then((response) => (response.status === 200 ? response.json() : null))
       .then((answer) => {
         if (!answer) return;
         saruna._ga("saruna_conversion", { transaction_id: answer.id, value: answer.value,
