@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django_scopes import scope, scopes_disabled
 
 from saruna.mail import views
@@ -173,15 +174,32 @@ def test_import_reads_a_file_and_says_what_is_wrong(account, mailbox, mail_bytes
     mail = stored()[0]
     assert out.getvalue().strip() == str(mail.pk) and mail.mailbox is None
 
+    # The exit statuses an MTA's pipe transport reads (sysexits.h): these bounce.
     problems = [
-        (["--account", "nobody", str(path)], "There is no account “nobody”."),
+        (["--account", "nobody", str(path)], "There is no account “nobody”.", 67),
         (["--account", "acme", "--mailbox", "nosuchid", str(path)],
-         "The account “acme” has no active mailbox “nosuchid”."),
-        (["--account", "acme", str(tmp_path / "missing.eml")], "Cannot read"),
+         "The account “acme” has no active mailbox “nosuchid”.", 67),
+        (["--account", "acme", str(tmp_path / "missing.eml")], "Cannot read", 66),
     ]
     settings.SARUNA_MAIL_MAX_BYTES = 100
-    problems.append((["--account", "acme", str(path)], "more than SARUNA_MAIL_MAX_BYTES (100)"))
-    for arguments, message in problems:
-        with pytest.raises(CommandError, match=re.escape(message)):
+    problems.append(
+        (["--account", "acme", str(path)], "more than SARUNA_MAIL_MAX_BYTES (100)", 65))
+    for arguments, message, status in problems:
+        with pytest.raises(CommandError, match=re.escape(message)) as refused:
             call_command("mail", "import", *arguments)
+        assert refused.value.returncode == status
     assert len(stored()) == 1
+
+
+def test_import_asks_the_mta_to_retry_when_the_mail_cannot_be_stored(
+        account, tmp_path, mail_bytes, monkeypatch):
+    path = tmp_path / "mail.eml"
+    path.write_bytes(mail_bytes(subject="Database is down"))
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("saruna.mail.management.commands.mail.store_inbound", database_down)
+    with pytest.raises(CommandError, match="try again later") as refused:
+        call_command("mail", "import", "--account", "acme", str(path))
+    assert refused.value.returncode == 75  # EX_TEMPFAIL: the MTA keeps the mail and retries
