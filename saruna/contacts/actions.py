@@ -39,6 +39,7 @@ from saruna.core.timezones import utc_offset_seconds, zone_names
 from saruna.search import index as search_index
 from saruna.tickets import actions as ticket_actions
 from saruna.tickets.models import Status, Tag, Ticket
+from saruna.webhooks import actions as webhooks
 
 if TYPE_CHECKING:
     from saruna.accounts.models import User
@@ -57,6 +58,7 @@ def create_contact(account: Account, *, actor: User | None = None, **fields: Any
         _write(contact, fields)
         _history(contact, ContactEvent.Kind.CREATED, actor)
         search_index.reindex_contact(contact)
+        webhooks.contact_created(contact)
     return contact
 
 

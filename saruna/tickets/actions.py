@@ -86,6 +86,7 @@ from saruna.tickets.models import (
     TicketHistory,
     Visibility,
 )
+from saruna.webhooks import actions as webhooks
 
 __all__ = ["ActionError"]  # raised by every action here
 
@@ -1034,6 +1035,7 @@ def _publish(ticket: Ticket, changed: list[str], *, group: MessageGroup | None =
     before and after, so a consumer can drop events its agent may not see."""
     if not changed and group is None:
         return
+    webhooks.ticket_changed(ticket, changed, group)
     bump_inbox_version(str(ticket.account_id))
     history = list(
         TicketHistory.objects.filter(ticket=ticket).order_by("-date_from", "-pk")[:2]
