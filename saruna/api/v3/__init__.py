@@ -38,6 +38,11 @@ RESOURCES = [
     "tags",
     "canned_messages",
     "predefined_answers",
+    "agents",
+    "departments",
+    "users",
+    "time_zones",
+    "page_visits",
 ]
 
 ACTION_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}

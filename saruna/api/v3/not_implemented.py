@@ -163,7 +163,6 @@ GET /invoices
 GET /coupons/{couponCode}
 GET /outgoing_phone_numbers
 GET /outgoing_phone_numbers/{phoneNumber}
-PUT /agents/{userId}/status
 POST /agents/{userId}/_login
 POST /apikeys/_generate
 """
