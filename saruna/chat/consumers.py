@@ -300,7 +300,7 @@ class AgentChatConsumer(ChatDelivery):
             if chat is None:
                 await self._error(content, gettext("No such chat."))
                 return
-            await getattr(self, f"_{kind}")(chat, content)
+            await getattr(self, f"on_{kind}")(chat, content)
 
     CHAT_COMMANDS = frozenset({"accept", "decline", "sync", "message", "typing", "read",
                                "transfer", "invite", "leave", "end"})
@@ -339,18 +339,18 @@ class AgentChatConsumer(ChatDelivery):
         await self._run(content, actions.set_agent_status, self.user, content.get("status"),
                         **kwargs)
 
-    async def _accept(self, chat: Chat, content: dict) -> None:
+    async def on_accept(self, chat: Chat, content: dict) -> None:
         await self._run(content, actions.accept_ring, chat, self.user)
 
-    async def _decline(self, chat: Chat, content: dict) -> None:
+    async def on_decline(self, chat: Chat, content: dict) -> None:
         await self._run(content, actions.decline_ring, chat, self.user)
 
-    async def _sync(self, chat: Chat, content: dict) -> None:
+    async def on_sync(self, chat: Chat, content: dict) -> None:
         await self.follow(chat, _int(content.get("after_seq")))
         summary = await database_sync_to_async(queries.chat_summary)(chat)
         await self.send_json({"type": "chat", "chat": summary})
 
-    async def _message(self, chat: Chat, content: dict) -> None:
+    async def on_message(self, chat: Chat, content: dict) -> None:
         result = await self._run(content, actions.post_agent_message, chat, self.user,
                                  content.get("client_id"), content.get("body"))
         if result is not None and not result[1]:
@@ -358,14 +358,14 @@ class AgentChatConsumer(ChatDelivery):
             await self.send_json({"type": "message", "chat": chat.public_id,
                                   "message": payload})
 
-    async def _typing(self, chat: Chat, content: dict) -> None:
+    async def on_typing(self, chat: Chat, content: dict) -> None:
         await self.typing(chat, MessageKind.AGENT, self.user.full_name,
                           content.get("typing") is not False)
 
-    async def _read(self, chat: Chat, content: dict) -> None:
+    async def on_read(self, chat: Chat, content: dict) -> None:
         await self._run(content, actions.mark_read, chat, MessageKind.AGENT, content.get("seq"))
 
-    async def _transfer(self, chat: Chat, content: dict) -> None:
+    async def on_transfer(self, chat: Chat, content: dict) -> None:
         target = await database_sync_to_async(self._transfer_target)(content)
         if target is None:
             await self._error(content, gettext("Unknown agent or department."))
@@ -381,7 +381,7 @@ class AgentChatConsumer(ChatDelivery):
             return {"department": department} if department is not None else None
         return None
 
-    async def _invite(self, chat: Chat, content: dict) -> None:
+    async def on_invite(self, chat: Chat, content: dict) -> None:
         target = await database_sync_to_async(self._transfer_target)(
             {"agent": content.get("agent")})
         if target is None:
@@ -389,10 +389,10 @@ class AgentChatConsumer(ChatDelivery):
             return
         await self._run(content, actions.invite_agent, chat, self.user, target["agent"])
 
-    async def _leave(self, chat: Chat, content: dict) -> None:
+    async def on_leave(self, chat: Chat, content: dict) -> None:
         await self._run(content, actions.leave_chat, chat, self.user)
 
-    async def _end(self, chat: Chat, content: dict) -> None:
+    async def on_end(self, chat: Chat, content: dict) -> None:
         await self._run(content, actions.end_chat, chat, by="agent", user=self.user)
 
     # --- events for this agent -------------------------------------------------------------
