@@ -3,7 +3,6 @@ One transaction each; the live state in the cache follows the database."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -125,15 +124,15 @@ def invite_visitor(
 
 def _post(account: Account, visitor_id: str, payload: dict[str, Any]) -> None:
     live.post_invitation(account.pk, visitor_id, payload)
-    state = live.state(account.pk, visitor_id) or {}
-    live.update_state(account.pk, visitor_id, pending=payload["id"],
-                      invited=[*state.get("invited", []), time.time()][-10:])
+    live.update_state(account.pk, visitor_id, pending=payload["id"])
 
 
-def mark_invitation_shown(account: Account, invitation_id: str) -> None:
+def mark_invitation_shown(account: Account, visitor_id: str, invitation_id: str) -> None:
+    """The invitation went out with a beat's answer; the caps' pause keeps the next away."""
     Invitation.objects.filter(
         public_id=invitation_id, status=Invitation.Status.PENDING
     ).update(status=Invitation.Status.SHOWN, shown_at=timezone.now())
+    live.update_state(account.pk, visitor_id, pending=None)
 
 
 def _answer(account: Account, visitor: Visitor, invitation_id: object, status: str) -> Invitation:

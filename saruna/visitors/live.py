@@ -49,7 +49,7 @@ def new_state(visitor: Visitor, session: VisitSession) -> dict[str, Any]:
         "latitude": session.latitude, "longitude": session.longitude,
         "browser": session.browser, "os": session.os, "device": session.device,
         "returning": session.returning, "name": visitor.name or visitor.email,
-        "left": False, "invited": [], "declined": False,
+        "left": False, "pending": None, "declined": False,
     }
 
 

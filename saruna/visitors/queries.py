@@ -58,15 +58,13 @@ def chatting_visitors(visitor_ids: list[str]) -> set[str]:
 
 
 def agents_available(account: Account) -> bool:
-    """Whether some agent can take a chat now: online and seen within the grace period."""
-    from saruna.chat.models import AgentAvailability, AgentStatus, ChatSettings
+    """Whether some agent is there to take a chat now, in any department (the chat server's
+    own rule: online, or away within the grace period)."""
+    from saruna.chat.queries import present_agents
+    from saruna.tickets.models import Department
 
-    chat_settings = ChatSettings.objects.filter(account=account).first()
-    grace = chat_settings.away_grace_seconds if chat_settings else 60
-    return AgentAvailability.objects.filter(
-        status=AgentStatus.ONLINE, last_seen__gte=timezone.now() - timedelta(seconds=grace),
-        user__is_active=True,
-    ).exists()
+    now = timezone.now()
+    return any(present_agents(department, now) for department in Department.objects.all())
 
 
 def latest_session(visitor: Visitor) -> VisitSession | None:

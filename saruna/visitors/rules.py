@@ -4,23 +4,31 @@ an enabled rule, within the account's frequency caps."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from saruna.core.models import Account
-from saruna.visitors.models import InvitationRule, TrackingSettings
-
-DAY = 86400
+from saruna.visitors.models import Invitation, InvitationRule, TrackingSettings
 
 
-def may_invite(tracking: TrackingSettings, state: dict[str, Any], now: float) -> bool:
-    """The frequency caps: not after a decline in this visit, not while one is pending, not
-    within the pause after the last one, not beyond the daily number."""
-    if state.get("declined") or state.get("pending") or state["left"]:
+def may_invite(state: dict[str, Any]) -> bool:
+    """Not after a decline in this visit, not while an invitation waits, not after the
+    visitor left."""
+    return not (state.get("declined") or state.get("pending") or state["left"])
+
+
+def within_caps(tracking: TrackingSettings, visitor_id: str) -> bool:
+    """The frequency caps, from the visitor's invitations of the last day (whoever sent
+    them): a pause after the last one, and a daily number."""
+    now = timezone.now()
+    recent = list(Invitation.objects.filter(
+        visitor__public_id=visitor_id, created_at__gt=now - timedelta(days=1),
+    ).order_by("-created_at").values_list("created_at", flat=True)[:tracking.invitations_per_day])
+    if len(recent) >= tracking.invitations_per_day:
         return False
-    recent = [at for at in state.get("invited", []) if at > now - DAY]
-    if recent and recent[-1] > now - tracking.invitation_pause_minutes * 60:
-        return False
-    return len(recent) < tracking.invitations_per_day
+    return not recent or recent[0] <= now - timedelta(minutes=tracking.invitation_pause_minutes)
 
 
 def matches(rule: InvitationRule, state: dict[str, Any], now: float) -> bool:
@@ -45,7 +53,7 @@ def offer_invitations(
     from saruna.visitors import actions, queries
 
     now = time.time()
-    candidates = [s for s in states.values() if may_invite(tracking, s, now)]
+    candidates = [s for s in states.values() if may_invite(s)]
     if not candidates:
         return
     enabled = list(InvitationRule.objects.filter(enabled=True))
@@ -59,6 +67,8 @@ def offer_invitations(
         for rule in enabled:
             if not matches(rule, state, now):
                 continue
+            if not within_caps(tracking, state["visitor"]):
+                break
             if rule.require_agents_available:
                 if available is None:
                     available = queries.agents_available(account)

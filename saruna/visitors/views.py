@@ -89,7 +89,7 @@ def track(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
     invitation = live.take_invitation(account.pk, beat.visitor_id)
     if invitation is None:
         return HttpResponse(status=204)
-    actions.mark_invitation_shown(account, invitation["id"])
+    actions.mark_invitation_shown(account, beat.visitor_id, invitation["id"])
     return JsonResponse({"invitation": invitation})
 
 
