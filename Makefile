@@ -17,12 +17,17 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed
+# Data files from npm that the agent UI reads at run time (the visitor map's world outline).
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --quiet
+	touch $@
+
+run: $(VENV)/.installed node_modules/.installed
 	$(BIN)/saruna migrate --no-input
 	$(BIN)/saruna demo
 	SARUNA_DEBUG=$${SARUNA_DEBUG:-1} $(BIN)/saruna serve
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/test.sh
 
 lint: $(VENV)/.installed-test
