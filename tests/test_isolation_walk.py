@@ -185,6 +185,24 @@ def alpha_chat(o):
     return o.chat
 
 
+def alpha_integrations(o):
+    """Tenant A's webhook with one logged delivery, and its API key, made on first use
+    (Settings → Webhooks and API keys routes)."""
+    if not hasattr(o, "integrations"):
+        from saruna.api.actions import create_api_key
+        from saruna.webhooks import actions as webhooks
+
+        a = o.pair.a
+        with scope(account=a):
+            hook = webhooks.create_webhook(a, url="https://93.184.215.14/alpha",
+                                           events=["ticket.created"], description="Alpha hook")
+            (delivery,) = webhooks.emit(a, "ticket.created", {"note": "Alpha event"})
+            key, _secret = create_api_key(a, name="Alpha key", created_by=o.pair.owner_a)
+        o.integrations = SimpleNamespace(
+            webhook=hook.public_id, delivery=delivery.public_id, key=key.pk)
+    return o.integrations
+
+
 OBJECT_ROUTES = {
     "resend_invitation": lambda o: {"invitation_id": o.invitation.pk},
     "revoke_invitation": lambda o: {"invitation_id": o.invitation.pk},
@@ -229,6 +247,11 @@ OBJECT_ROUTES = {
     **{name: lambda o: {"button_id": alpha_chat(o).button} for name in (
         "chat_widget_page", "chat_button_edit", "chat_button_delete")},
     "chat_visitor_panel": lambda o: {"chat_id": alpha_chat(o).chat},
+    **{name: lambda o: {"webhook_id": alpha_integrations(o).webhook} for name in (
+        "webhook_edit", "webhook_delete", "webhook_secret", "webhook_test", "webhook_log")},
+    "webhook_resend": lambda o: {"webhook_id": alpha_integrations(o).webhook,
+                                 "delivery_id": alpha_integrations(o).delivery},
+    "apikey_revoke": lambda o: {"key_id": alpha_integrations(o).key},
 }
 
 LINK_ROUTES = {
