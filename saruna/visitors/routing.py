@@ -1,1 +1,7 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from saruna.visitors.consumers import OnlineVisitorsConsumer
+
+websocket_urlpatterns = [
+    path("ws/visitors/", OnlineVisitorsConsumer.as_asgi()),
+]

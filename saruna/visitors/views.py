@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from saruna.contacts.common import ActionError
 from saruna.core.net import client_ip
-from saruna.visitors import actions, live, queries, tracking
+from saruna.visitors import actions, live, tracking
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.identity import visitor_for_token
 from saruna.visitors.models import Visitor
@@ -144,14 +144,8 @@ def track_script(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def online_visitors(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
-    visitors = [queries.summary(s) for s in live.online(account.pk)]
-    chatting = queries.chatting_visitors([v["id"] for v in visitors])
-    for item in visitors:
-        item["chatting"] = item["id"] in chatting
-    return render(request, "visitors/online.html", {
-        "visitors": visitors, "initial": visitors,
-    })
+    """The screen; its list and map arrive over the WebSocket (``consumers``)."""
+    return render(request, "visitors/online.html")
 
 
 @login_required
