@@ -64,6 +64,7 @@ from saruna.tickets.models import (
     StoredFile,
     Ticket,
 )
+from saruna.visitors import actions as visitor_actions
 from saruna.visitors.identity import CustomerIdentity, apply_identity
 from saruna.visitors.models import Visitor
 
@@ -349,9 +350,7 @@ def _contact_for(
             account, firstname=first, lastname=last,
             system_name=name or gettext("Visitor %(id)s") % {"id": visitor.public_id[:6]},
         )
-    if visitor.contact_id != contact.pk:
-        visitor.contact = contact
-        visitor.save(update_fields=["contact"])
+    visitor_actions.link_visitor_to_contact(visitor, contact)
     return contact
 
 
@@ -394,6 +393,7 @@ def start_chat(
     with transaction.atomic():
         if identity is not None:
             apply_identity(visitor, identity)
+        accepted = _accepted_invitation(account, visitor, invitation)
         contact = _contact_for(account, visitor, cleaned)
         with translation.override(account.language):
             subject = gettext("Chat with %(name)s") % {
@@ -402,21 +402,38 @@ def start_chat(
             start_info = _start_info(button, cleaned)
         ticket = ticket_actions.open_ticket(
             account, subject, start_info, contact,
-            channel_type=ChannelType.INVITATION if invitation else ChannelType.CHAT_BUTTON,
+            channel_type=ChannelType.INVITATION if accepted else ChannelType.CHAT_BUTTON,
             department=button.department, status=Status.CHATTING,
             group_type=GroupType.STARTINFO, date_created=now,
         )
         chat = Chat.objects.create(
             account=account, ticket=ticket, visitor=visitor, button=button,
             department=button.department, language=language[:8], fields=cleaned,
-            date_queued=now, visitor_last_seen=now, invitation_id=invitation[:32],
+            date_queued=now, visitor_last_seen=now,
+            invitation_id=accepted.public_id if accepted else "",
         )
+        if accepted is not None:
+            # The invitation's words open the conversation, as the visitor saw them.
+            _store(chat, MessageKind.AGENT if accepted.agent else MessageKind.SYSTEM,
+                   f"invitation-{accepted.public_id}", accepted.text, author=accepted.agent,
+                   now=now)
         if first_id is not None:
             _store(chat, MessageKind.VISITOR, first_id, body, now=now)
         dispatch.route(chat, now)
         _publish_queue(chat.department)
         audit.record(account, "chat.started", target=ticket, chat=chat.public_id)
     return chat, True
+
+
+def _accepted_invitation(account: Account, visitor: Visitor, invitation: str) -> Any:
+    """The visitor's invitation, marked accepted; None when there is none (an unknown or
+    another visitor's invitation starts an ordinary chat)."""
+    if not invitation:
+        return None
+    try:
+        return visitor_actions.accept_invitation(account, visitor, invitation)
+    except ActionError:
+        return None
 
 
 def _running_chat(button: ChatButton, visitor: Visitor, first_id: str | None) -> Chat | None:
@@ -816,7 +833,9 @@ def end_chat(chat: Chat, *, by: str, user: User | None = None,
         chat.save(update_fields=["status", "date_ended", "went_offline"])
         ChatParticipant.objects.filter(chat=chat, left__isnull=True).update(left=now)
         ticket = Ticket.objects.get(pk=chat.ticket_id)
-        answered = ChatMessage.objects.filter(chat=chat, kind=MessageKind.AGENT).exists()
+        # An invitation's opening words do not answer anybody: only a taken chat can be.
+        answered = chat.date_accepted is not None and ChatMessage.objects.filter(
+            chat=chat, kind=MessageKind.AGENT, date__gte=chat.date_accepted).exists()
         ticket_actions.change_status(ticket, Status.ANSWERED if answered else Status.NEW,
                                      actor=user)
         search_index.reindex_ticket(ticket)

@@ -367,9 +367,9 @@ def chat_summary(chat: Chat) -> dict[str, Any]:
 
 
 def visitor_details(chat: Chat) -> dict[str, Any]:
-    """What the agent sees about the visitor beside the chat: who they are, the pre-chat
-    answers, and what the visitor tracking knows (pages, source, location) once it exists."""
-    details: dict[str, Any] = {
+    """Who the visitor is beside the chat: name, e-mail, pre-chat answers, contact and
+    earlier chats (the visitor tracking's panel adds pages, source and place)."""
+    return {
         "name": visitor_name(chat),
         "email": chat.visitor.email if chat.visitor is not None else "",
         "fields": chat.fields,
@@ -377,14 +377,6 @@ def visitor_details(chat: Chat) -> dict[str, Any]:
         "previous_chats": Chat.objects.filter(visitor=chat.visitor).exclude(pk=chat.pk).count()
         if chat.visitor is not None else 0,
     }
-    try:
-        from saruna.visitors import queries as visitor_queries
-    except ImportError:  # visitor tracking not installed in this build
-        return details
-    describe = getattr(visitor_queries, "visitor_details", None)
-    if describe is not None and chat.visitor is not None:
-        details["tracking"] = describe(chat.visitor)
-    return details
 
 
 # --- the widget's configuration -----------------------------------------------------------
