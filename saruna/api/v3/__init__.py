@@ -43,6 +43,11 @@ RESOURCES = [
     "users",
     "time_zones",
     "page_visits",
+    "chats",
+    "filters",
+    "api_keys",
+    "billing",
+    "my_account",
 ]
 
 ACTION_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
