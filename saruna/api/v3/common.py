@@ -87,7 +87,7 @@ def DateField(description: str = "") -> Any:
     )
 
 
-ERROR_CODES = frozenset({400, 401, 403, 404, 405, 409, 413, 429})
+ERROR_CODES = frozenset({400, 401, 403, 404, 405, 409, 413, 429, 501})
 
 
 def responses(model: Any) -> dict[Any, Any]:
