@@ -263,8 +263,13 @@ def visitor_panel(request: HttpRequest, chat_id: str) -> HttpResponse:
         tracking_panel = None
     else:
         tracking_panel = TRACKING_PANEL
+    details = queries.visitor_details(chat)
+    labels = {field["name"]: field["label"] for field in
+              (chat.button.prechat_fields if chat.button is not None else [])}
+    answers = [(labels.get(name, name), value) for name, value in details["fields"].items()
+               if name not in ("name", "email")]
     return render(request, "chat/_visitor.html", {
-        "chat": chat, "details": queries.visitor_details(chat), "visitor": chat.visitor,
+        "details": details, "answers": answers, "visitor": chat.visitor,
         "tracking_panel": tracking_panel,
     })
 

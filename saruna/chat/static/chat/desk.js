@@ -29,12 +29,14 @@
       departments[select.dataset.department] = select.value || null;
     }
     const max = parseInt(statusForm.elements.max_chats.value, 10);
-    chat.send({ type: "status", status: statusForm.elements.status.value, departments,
-                max_chats: max >= 1 ? max : null });
+    const sent = chat.send({ type: "status", status: statusForm.elements.status.value, departments,
+                             max_chats: max >= 1 ? max : null });
+    if (!sent) document.getElementById("connection").textContent = S.offline;
   };
   statusForm.addEventListener("change", sendStatus);
   statusForm.addEventListener("submit", (event) => { event.preventDefault(); sendStatus(); });
   const showStatus = (state) => {
+    statusForm.dataset.saved = state.status;  // what the server has, for the page's tests
     statusForm.elements.status.value = state.status;
     statusForm.elements.max_chats.value = state.max_chats;
     for (const select of statusForm.querySelectorAll("[data-department]")) {
@@ -254,7 +256,7 @@
       this.receive(answer.message || answer);
     }
 
-    end() {
+    end(why = S.ended) {
       if (this.ended) return;
       this.ended = true;
       this.node.classList.add("ended");
@@ -263,7 +265,7 @@
       this.node.querySelector(".end").hidden = true;
       this.node.querySelector(".close").hidden = false;
       this.node.querySelector(".typing").textContent = "";
-      this.notice(S.ended);
+      this.notice(why);
     }
 
     remove() {
@@ -323,7 +325,7 @@
         break;
       }
       case "unassigned":
-        if (pane) { pane.notice(S.transferred); pane.end(); }
+        if (pane) pane.end(S.transferred);
         break;
       case "transfer_failed":
         if (pane) pane.notice(S.transferFailed);
@@ -332,12 +334,12 @@
         if (pane) pane.receive(data.message);
         break;
       case "typing":
-        if (pane && data.from === "visitor") {
+        if (pane && (data.side || data.from) === "visitor") {
           pane.node.querySelector(".typing").textContent = data.typing ? fill(S.typing, { name: data.name }) : "";
         }
         break;
       case "read":
-        if (pane && data.from === "visitor") pane.showRead(data.seq);
+        if (pane && (data.side || data.from) === "visitor") pane.showRead(data.seq);
         break;
       case "chat":
         if (pane) pane.update(data.chat);

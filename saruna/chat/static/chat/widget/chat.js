@@ -240,6 +240,7 @@
     else if (data.type === "typing") showTyping(data.typing !== false && data.name);
     else if (data.type === "read") showRead(data.seq);
     else if (data.type === "ended") finish(data);
+    else if (data.type === "error" && pending.has(data.client_id)) refuse(data.client_id, data);
   };
   // Heartbeats: a ping every 15 s; a socket silent for 30 s is dead and is replaced.
   setInterval(() => {

@@ -1,0 +1,229 @@
+"""Live chat in real browsers: a shop's page on another origin, with a strict
+Content-Security-Policy, embeds the chat button; a visitor chats with agents on the chat
+screen, reloads mid-chat, is transferred, rates the chat; the chat is a ticket with the
+transcript. And the offline form when nobody is online."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import connection
+from django_scopes import scope
+
+from saruna.chat.forms import default_fields
+from saruna.chat.models import Chat, ChatStatus
+from saruna.tickets.models import ChannelType, Ticket
+from saruna.visitors.actions import save_tracking_settings
+from saruna.visitors.identity import identity_signature, widget_secret
+from tests.chat.helpers import make_button
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_inbox import LAPTOP, log_in
+from tests.factories import make_account, make_user
+from tests.servers import free_port
+
+PHONE = {"viewport": {"width": 390, "height": 760}, "is_mobile": True, "has_touch": True}
+
+
+class ShopSite:
+    """The customer's web site: a page with the embed snippet and its own script, served
+    with a policy that allows scripts, connections and frames only from itself and Saruna."""
+
+    def __init__(self, saruna_origin: str, snippet: str, own_script: str) -> None:
+        policy = (f"default-src 'none'; script-src 'self' {saruna_origin}; "
+                  f"connect-src {saruna_origin}; frame-src {saruna_origin}; "
+                  f"img-src {saruna_origin}; style-src 'self'")
+        page = ("<!doctype html><html><head><title>Shop</title>"
+                '<script src="/shop.js"></script></head>'
+                "<body><h1>Our shop</h1><p>Everything for the garden.</p>"
+                f"{snippet}</body></html>")
+        files = {"/": ("text/html", page), "/shop.js": ("text/javascript", own_script)}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                kind, body = files.get(self.path.split("?")[0], ("text/plain", "not found"))
+                self.send_response(200 if self.path.split("?")[0] in files else 404)
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
+                self.send_header("Content-Security-Policy", policy)
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def shop_for(asgi_server, button, own_script=""):
+    origin = asgi_server.url("acme", "").rstrip("/")
+    snippet = (f'<script async src="{origin}/widget/loader.js" '
+               f'data-saruna-button="{button.public_id}"></script>')
+    stub = ("window.dataLayer = [];\n"
+            "window.saruna = window.saruna || function () {"
+            " (saruna.q = saruna.q || []).push(arguments); };\n")
+    return ShopSite(origin, snippet, stub + own_script)
+
+
+def watch_policy(page):
+    """Collects what the browser blocked because of a Content-Security-Policy."""
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return blocked
+
+
+def open_desk(page, server, user):
+    """The agent opens the chat screen and goes online there."""
+    log_in(page, server, user.email)
+    page.get_by_role("link", name="Chat", exact=True).click()
+    page.wait_for_function("window.sarunaChat && window.sarunaChat.welcome")
+    page.get_by_label("Chat status").select_option("online")
+    page.locator("#status-form[data-saved=online]").wait_for()
+
+
+@pytest.fixture
+def shop_account():
+    account = make_account("acme")
+    # SQLite's shared in-memory test database refuses a second writer at once ("table is
+    # locked") instead of waiting, and the tracking module's beats write beside the chat's
+    # requests: the loader loads it in the PostgreSQL run only (tracking has its own tests).
+    with scope(account=account):
+        save_tracking_settings(account, {"enabled": connection.vendor == "postgresql"})
+    anna = make_user(account, "anna@acme.test", full_name="Anna Bērziņa")
+    ben = make_user(account, "ben@acme.test", full_name="Ben Ozols")
+    return account, anna, ben
+
+
+def test_a_visitor_chats_with_agents_from_another_site(asgi_server, new_page, shop_account):
+    account, anna, ben = shop_account
+    prechat = [field for field in default_fields(message_required=False)
+               if field["name"] != "email"]
+    button = make_button(account, prechat_fields=prechat,
+                         texts={"en": {"title": "Ask the gardeners"}})
+    with scope(account=account):
+        button.department.agents.add(anna, ben)
+        secret = widget_secret(account).identity_secret
+    signature = identity_signature(secret, "c-42", "vera@example.com", "Vera Liepa")
+    shop = shop_for(asgi_server, button, (
+        "saruna('identify', {user_id: 'c-42', email: 'vera@example.com', name: 'Vera Liepa',"
+        f" signature: '{signature}'}});\n"))
+
+    first, second = new_page(**LAPTOP), new_page(**LAPTOP)
+    open_desk(first, asgi_server, anna)
+    open_desk(second, asgi_server, ben)
+    first.get_by_text("No chats waiting for you.").wait_for()
+
+    visitor = new_page(**PHONE)
+    blocked = watch_policy(visitor)
+    visitor.goto(shop.url)
+    visitor.get_by_role("button", name="Ask the gardeners").click()
+    chat = visitor.frame_locator("iframe[title='Ask the gardeners']")
+    chat.get_by_label("Your name").fill("Vera")
+    chat.get_by_label("Your question").fill("Do you have apple trees?")
+    chat.get_by_role("button", name="Start the chat").click()
+    chat.get_by_text("Do you have apple trees?").wait_for()
+    assert visitor.evaluate("window.dataLayer.map(entry => entry.event)") == [
+        "saruna_chat_started"]
+
+    # Both agents ring; Anna accepts, and Ben's ring stops.
+    first.locator("#rings").get_by_text("Vera Liepa").wait_for()
+    second.locator("#rings").get_by_text("Vera Liepa").wait_for()
+    assert "Incoming chat" in second.title()
+    first.locator("#rings").get_by_role("button", name="Accept").click()
+    pane = first.locator(".chat-pane")
+    pane.get_by_role("log").get_by_text("Do you have apple trees?").wait_for()
+    second.get_by_text("No chats waiting for you.").wait_for()
+    chat.get_by_text("You are chatting with Anna Bērziņa.").wait_for()
+
+    pane.get_by_label("Message").fill("Yes, five kinds.")
+    pane.get_by_label("Message").press("Enter")
+    chat.get_by_text("Yes, five kinds.").wait_for()
+    chat.get_by_role("textbox", name="Message", exact=True).fill("Great, which is sweetest?")
+    chat.get_by_role("button", name="Send", exact=True).click()
+    pane.get_by_role("log").get_by_text("Great, which is sweetest?").wait_for()
+    # Anna has it on screen: the visitor sees it read.
+    chat.locator("li.visitor[data-read]").last.wait_for()
+    screenshot(visitor, "chat-widget-phone")
+    screenshot(first, "chat-agent")
+
+    # A reload in the middle of the chat: the panel opens again with the whole conversation.
+    visitor.reload()
+    chat = visitor.frame_locator("iframe[title='Ask the gardeners']")
+    for line in ("Do you have apple trees?", "Yes, five kinds.", "Great, which is sweetest?"):
+        chat.get_by_text(line).wait_for()
+    assert chat.locator("li.msg").count() >= 3
+
+    # Anna transfers the chat to Ben, who accepts and answers.
+    pane.get_by_text("Transfer or invite").click()
+    pane.get_by_label("Transfer to").select_option(label="Ben Ozols")
+    pane.get_by_role("button", name="Transfer", exact=True).click()
+    second.locator("#rings").get_by_text("Transferred to you").wait_for()
+    second.locator("#rings").get_by_role("button", name="Accept").click()
+    first.get_by_text("The chat was transferred.").wait_for()
+    ben_pane = second.locator(".chat-pane")
+    ben_pane.get_by_role("log").get_by_text("Great, which is sweetest?").wait_for()
+    ben_pane.get_by_label("Message").fill("Ben here: try the Antonovka.")
+    ben_pane.get_by_role("button", name="Send", exact=True).click()
+    chat.get_by_text("Ben here: try the Antonovka.").wait_for()
+
+    # The visitor ends the chat and rates it.
+    chat.get_by_role("button", name="End the chat").click()
+    chat.get_by_role("button", name="Good").click()
+    chat.get_by_label("Comment (optional)").fill("Quick and friendly")
+    chat.get_by_role("button", name="Send the rating").click()
+    chat.get_by_text("Thank you for your rating.").wait_for()
+    ben_pane.get_by_text("The chat has ended.").wait_for()
+    assert blocked == []
+    # The page was reloaded since the chat started.
+    assert visitor.evaluate("window.dataLayer.map(entry => entry.event)") == [
+        "saruna_chat_ended"]
+
+    with scope(account=account):
+        finished = Chat.objects.select_related("ticket__owner").get()
+        ticket = finished.ticket
+        transcript = "\n".join(m.text for group in ticket.groups.all()
+                               for m in group.messages.all())
+        owner_emails = list(ticket.owner.emails.values_list("email", flat=True))
+    assert finished.status == ChatStatus.ENDED
+    assert (finished.agent, finished.rating) == (ben, "good")
+    assert ticket.channel_type == ChannelType.CHAT_BUTTON
+    assert "vera@example.com" in owner_emails  # the signed identity joined the contact
+    for line in ("Do you have apple trees?", "Yes, five kinds.", "Ben here: try the Antonovka."):
+        assert line in transcript
+    shop.close()
+
+
+def test_nobody_online_offers_the_offline_form(asgi_server, new_page, shop_account):
+    account = shop_account[0]
+    button = make_button(account, texts={"en": {"title": "Ask the gardeners"}},
+                         offline_fields=default_fields(message_required=True))
+    shop = shop_for(asgi_server, button)
+    visitor = new_page(**LAPTOP)
+    blocked = watch_policy(visitor)
+    visitor.goto(shop.url)
+    visitor.get_by_role("button", name="Ask the gardeners").click()
+    chat = visitor.frame_locator("iframe[title='Ask the gardeners']")
+    chat.get_by_text("Leave us a message").wait_for()
+    chat.get_by_label("Your e-mail address").fill("not an address")
+    chat.get_by_label("Your question").fill("Do you deliver to Cēsis?")
+    chat.get_by_role("button", name="Send").click()
+    chat.get_by_text("is not an e-mail address").wait_for()
+    screenshot(visitor, "chat-widget-offline")
+    chat.get_by_label("Your e-mail address").fill("vera@example.com")
+    chat.get_by_role("button", name="Send").click()
+    chat.get_by_text("We have received your message").wait_for()
+    # Escape closes the panel and gives the focus back to the button.
+    chat.get_by_text("We have received your message").press("Escape")
+    assert visitor.get_by_role("button", name="Ask the gardeners").get_attribute(
+        "aria-expanded") == "false"
+    assert blocked == []
+    with scope(account=account):
+        ticket = Ticket.objects.get()
+        body = ticket.groups.first().messages.first().text
+    assert "Do you deliver to Cēsis?" in body
+    shop.close()
