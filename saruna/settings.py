@@ -172,6 +172,8 @@ else:
             # Shared by the web server and the worker processes, unlike the per-process LocMemCache.
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # The visitor map keeps a key per online visitor: the default 300 would drop them.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
     HUEY = {
@@ -181,7 +183,8 @@ else:
         "immediate": TESTING,
     }
 if TESTING and not REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 
 # --- Auth
 AUTH_USER_MODEL = "accounts.User"
