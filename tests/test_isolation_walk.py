@@ -33,6 +33,7 @@ from saruna.tickets.models import Department
 from tests.factories import make_user
 from tests.chat import alpha as chat_alpha
 from tests.portal import alpha as portal_alpha
+from tests.visitors import alpha as visitors_alpha
 
 TENANT_URLCONF = "saruna.urls_tenant"
 API_PREFIX = "api/v3/"
@@ -252,6 +253,8 @@ OBJECT_ROUTES = {
     "webhook_resend": lambda o: {"webhook_id": alpha_integrations(o).webhook,
                                  "delivery_id": alpha_integrations(o).delivery},
     "apikey_revoke": lambda o: {"key_id": alpha_integrations(o).key},
+    "visitor_invite": visitors_alpha.visitor_id,
+    "widget_invitation_decline": visitors_alpha.invitation_id,
 }
 
 LINK_ROUTES = {

@@ -29,6 +29,7 @@ from saruna.visitors.models import (
     Visitor,
     VisitSession,
 )
+from saruna.webhooks import actions as webhooks
 
 SETTINGS_FIELDS = (
     "enabled", "consent_required", "geolocation_consent_required", "respect_dnt",
@@ -235,6 +236,7 @@ def record_conversion(
     try:
         with transaction.atomic():
             conversion.save()
+            webhooks.conversion_recorded(conversion)
             if tracking.ga_measurement_id and tracking.ga_api_secret:
                 from saruna.visitors.tasks import send_conversion_to_ga
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.http.response import HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -23,7 +22,7 @@ from saruna.core.net import client_ip
 from saruna.visitors import actions, live, tracking
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.identity import visitor_for_token
-from saruna.visitors.models import Visitor
+from saruna.visitors.models import Invitation, Visitor
 
 STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
 MAX_BODY = 16 * 1024
@@ -54,7 +53,7 @@ def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         if request.method == "OPTIONS":
             return _cors(HttpResponse(status=204))
         if request.method != "POST":
-            return _error(_("Use POST."))
+            return _cors(JsonResponse({"message": _("Use POST.")}, status=405))
         if len(request.body) > MAX_BODY:
             return _error(_("The request is too large."), "too_large")
         try:
@@ -126,15 +125,28 @@ def conversion_payload(record: Any) -> dict[str, Any]:
 
 
 @widget_endpoint
-def decline(request: HttpRequest, payload: dict[str, Any], invitation_id: str) -> HttpResponse:
+def _decline(request: HttpRequest, payload: dict[str, Any], invitation_id: str) -> HttpResponse:
     actions.decline_invitation(request.account, _visitor(request, payload), invitation_id)  # type: ignore[attr-defined]
     return HttpResponse(status=204)
 
 
-def track_script(request: HttpRequest) -> HttpResponseBase:
+@csrf_exempt
+def decline(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    """An unknown invitation is 404 before any complaint about the body."""
+    if request.method == "POST" and not Invitation.objects.filter(
+            public_id=invitation_id).exists():
+        return _error(_("Unknown invitation."), "not_found")
+    return _decline(request, invitation_id)
+
+
+@lru_cache(maxsize=1)
+def _track_js() -> bytes:
+    return (STATIC_DIR / "track.js").read_bytes()
+
+
+def track_script(request: HttpRequest) -> HttpResponse:
     """The tracking module at its fixed address (the loader asks for ``/widget/track.js``)."""
-    response = FileResponse(open(STATIC_DIR / "track.js", "rb"),  # noqa: SIM115 (FileResponse closes it)
-                            content_type="text/javascript; charset=utf-8")
+    response = HttpResponse(_track_js(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=3600"
     response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -163,12 +175,12 @@ def invite(request: HttpRequest, visitor_id: str) -> HttpResponse:
 
 
 @login_required
-def world_outline(request: HttpRequest) -> HttpResponseBase:
+def world_outline(request: HttpRequest) -> HttpResponse:
     """Natural Earth land outline (TopoJSON, from the world-atlas npm package installed with
-    ``make``); 404 when it is not installed, and the map draws dots on a plain grid."""
+    ``make``); 404 when it is not installed, and the map draws the dots on a plain sea."""
     path = Path(settings.SARUNA_WORLD_ATLAS_DIR) / "land-110m.json"
     if not path.is_file():
         raise Http404("world outline not installed")
-    response = FileResponse(open(path, "rb"), content_type="application/json")  # noqa: SIM115
+    response = HttpResponse(path.read_bytes(), content_type="application/json")
     response["Cache-Control"] = "private, max-age=86400"
     return response

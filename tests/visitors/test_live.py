@@ -1,0 +1,97 @@
+"""The "Online visitors" screen's socket: everyone arrives, and a busy site does not flood
+the agent's browser."""
+
+import contextlib
+import threading
+import time
+
+import pytest
+
+from saruna.visitors import consumers, live
+from tests.chat.live import open_socket, session_cookie
+from tests.factories import make_account, make_user
+from tests.servers import run_async
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VISITORS = 10_000
+
+
+def _state(number: int, at: float) -> dict:
+    return {
+        "visitor": f"v{number:015d}", "session": f"s{number:011d}", "started": at - 60,
+        "last_seen": at, "page_started": at, "url": f"https://shop.test/p/{number % 50}",
+        "title": "Product", "pages": [[f"https://shop.test/p/{number % 50}", "Product", at]],
+        "page_count": 1 + number % 7, "source_type": "organic", "source_name": "Google",
+        "country": "LV", "region": "Riga", "city": "Riga", "latitude": 56.95,
+        "longitude": 24.1 + (number % 100) / 10, "browser": "Firefox", "os": "Linux",
+        "device": "desktop", "returning": bool(number % 2), "name": "", "left": False,
+        "pending": None, "declined": False,
+    }
+
+
+def _beats(account_id: str, start: int, count: int) -> None:
+    """A batch of beats as the tracking flush writes them."""
+    now = time.time()
+    live.save_states(account_id, {
+        s["visitor"]: s for s in (_state(n % VISITORS, now) for n in range(start, start + count))})
+
+
+def _busy_site(account_id: str, stop: threading.Event) -> None:
+    """Beats of the 10,000 visitors, 500 at a time, until stopped."""
+    start = 0
+    while not stop.is_set():
+        _beats(account_id, start, 500)
+        start += 500
+        time.sleep(0.02)
+
+
+def test_a_10000_visitor_site_stays_under_the_frame_cap(asgi_server):
+    account = make_account("alpha")
+    agent = make_user(account, "agent@alpha.test")
+    cookie = session_cookie(account, agent)
+    window = 4.0
+    frames: list[tuple[float, dict]] = []
+
+    _beats(account.pk, 0, VISITORS)  # everyone is on the site
+
+    async def watch():
+        socket = await open_socket(asgi_server.port, "alpha", "/ws/visitors/", cookie)
+        first = await socket.next(timeout=30)
+        assert first["online"] == VISITORS and len(first["changed"]) == VISITORS
+        stop = threading.Event()
+        writer = threading.Thread(target=_busy_site, args=(account.pk, stop))
+        writer.start()
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < window:
+                with contextlib.suppress(TimeoutError):
+                    frames.append((time.monotonic(), await socket.next(timeout=0.2)))
+        finally:
+            stop.set()
+            writer.join()
+            await socket.ws.close()
+
+    run_async(watch())
+    cap = 1 / consumers.PUSH_SECONDS
+    per_second = len(frames) / window
+    print(f"\n{len(frames)} frames in {window:.0f} s ({per_second:.1f}/s; cap {cap:.0f}/s) "
+          f"for {VISITORS} visitors")
+    assert frames, "the agent got no updates while the site was busy"
+    assert per_second <= cap + 0.5
+    assert all(f["online"] == VISITORS for _t, f in frames)
+
+
+def test_a_stranger_gets_no_socket(asgi_server):
+    account = make_account("alpha")
+    other = make_account("beta")
+    stranger = make_user(other, "agent@beta.test")
+    cookie = session_cookie(other, stranger)
+
+    async def knock():
+        with pytest.raises(Exception):  # noqa: B017 (closed during the handshake, 4401)
+            socket = await open_socket(asgi_server.port, "alpha", "/ws/visitors/", cookie)
+            await socket.next(timeout=3)
+
+    assert account.pk != other.pk
+    run_async(knock())
