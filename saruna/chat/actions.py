@@ -67,6 +67,7 @@ from saruna.tickets.models import (
 from saruna.visitors import actions as visitor_actions
 from saruna.visitors.identity import CustomerIdentity, apply_identity
 from saruna.visitors.models import Visitor
+from saruna.webhooks import actions as webhooks
 
 __all__ = ["ActionError"]
 
@@ -422,6 +423,7 @@ def start_chat(
         dispatch.route(chat, now)
         _publish_queue(chat.department)
         audit.record(account, "chat.started", target=ticket, chat=chat.public_id)
+        webhooks.chat_started(chat)
     return chat, True
 
 
@@ -455,7 +457,7 @@ def _locked(chat: Chat) -> Chat:
     """The chat re-read under its row lock (the transaction's write lock on SQLite)."""
     return (
         Chat.objects.select_for_update(of=("self",))
-        .select_related("ticket", "visitor", "department", "account")
+        .select_related("ticket", "ticket__owner", "visitor", "group")
         .get(pk=chat.pk)
     )
 
@@ -848,6 +850,7 @@ def end_chat(chat: Chat, *, by: str, user: User | None = None,
         _publish_queue(chat.department)
         audit.record(chat.account, "chat.ended", actor=user, target=ticket,
                      chat=chat.public_id, reason=by)
+        webhooks.chat_ended(chat, by)
     return chat
 
 
