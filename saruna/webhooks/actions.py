@@ -24,8 +24,10 @@ from saruna.webhooks.models import PING, Delivery, Event, Webhook, new_secret
 
 if TYPE_CHECKING:
     from saruna.accounts.models import User
+    from saruna.chat.models import Chat
     from saruna.contacts.models import Contact
     from saruna.tickets.models import MessageGroup, Ticket
+    from saruna.visitors.models import Conversion
 
 Data = Mapping[str, Any]
 # How long the delivery log keeps a finished delivery.
@@ -85,6 +87,26 @@ def ticket_changed(ticket: Ticket, changed: list[str], group: MessageGroup | Non
 
 def contact_created(contact: Contact) -> None:
     emit(contact.account, Event.CONTACT_CREATED, lambda: {"contact": payloads.contact(contact)})
+
+
+def chat_started(chat: Chat) -> None:
+    emit(chat.account, Event.CHAT_STARTED,
+         lambda: {"chat": payloads.chat(chat), "ticket": payloads.ticket(chat.ticket)})
+
+
+def chat_ended(chat: Chat, reason: str) -> None:
+    """``reason``: who or what ended it (the chat app's END_REASONS)."""
+    emit(chat.account, Event.CHAT_ENDED, lambda: {
+        "chat": payloads.chat(chat), "ticket": payloads.ticket(chat.ticket), "reason": reason})
+
+
+def conversion_recorded(conversion: Conversion) -> None:
+    def data() -> Data:
+        contact = conversion.contact
+        return {"conversion": payloads.conversion(conversion),
+                "contact": payloads.contact(contact) if contact else None}
+
+    emit(conversion.account, Event.CONVERSION_CREATED, data)
 
 
 # --- webhooks --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
@@ -52,3 +53,31 @@ def contact(contact: Contact) -> dict[str, Any]:
     from saruna.api.v3.contacts import contact_out
 
     return contact_out(_request(contact.account), contact)
+
+
+def chat(chat: Any) -> dict[str, Any]:
+    """A chat as ``GET /chats`` lists it (``ChatInformation``)."""
+    from saruna.api.v3.chats import chat_out
+    from saruna.chat.models import ChatMessage, MessageKind
+
+    # The list annotates the last words; one chat looks them up.
+    chat.last_text = ChatMessage.objects.filter(chat=chat).exclude(
+        kind=MessageKind.SYSTEM).order_by("-seq").values_list("body", flat=True).first()
+    return chat_out(_request(chat.account), chat)
+
+
+def conversion(conversion: Any) -> dict[str, Any]:
+    """Ours (no v3 model): a reported sale or goal and the chat it was credited to."""
+    account = conversion.account
+    return {
+        "id": conversion.public_id,
+        "order_id": conversion.order_id,
+        "value": str(Decimal(conversion.value_minor).scaleb(-2)),  # cents → "49.90"
+        "currency": conversion.currency or None,
+        "date_created": date(conversion.converted_at, account),
+        "contactid": conversion.contact.public_id if conversion.contact else None,
+        "chatid": conversion.chat_public_id or None,
+        "agentid": conversion.agent_id,
+        "departmentid": conversion.department_public_id or None,
+        "attribution_model": conversion.attribution_model or None,
+    }

@@ -129,3 +129,10 @@ def test_another_accounts_webhook_is_a_404(two_tenants, receiver, on_premise):
         assert response.status_code == 404
     assert two_tenants.client_b().get("/settings/webhooks/").content.count(b"127.0.0.1") == 0
     assert receiver.requests == []
+
+
+def test_settings_lead_owners_to_webhooks_and_api_keys(owner_client, account, agent):
+    page = owner_client.get("/settings/").content.decode()
+    assert 'href="/settings/webhooks/"' in page and 'href="/settings/api-keys/"' in page
+    agent_page = host_client(account, agent).get("/settings/").content.decode()
+    assert "/settings/webhooks/" not in agent_page and "/settings/api-keys/" not in agent_page
