@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import connection
 from django_scopes import scope
+from playwright.sync_api import expect
 
 from saruna.chat.forms import default_fields
 from saruna.chat.models import Chat, ChatStatus
@@ -33,6 +34,7 @@ class ShopSite:
                   f"connect-src {saruna_origin}; frame-src {saruna_origin}; "
                   f"img-src {saruna_origin}; style-src 'self'")
         page = ("<!doctype html><html><head><title>Shop</title>"
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
                 '<script src="/shop.js"></script></head>'
                 "<body><h1>Our shop</h1><p>Everything for the garden.</p>"
                 f"{snippet}</body></html>")
@@ -226,4 +228,85 @@ def test_nobody_online_offers_the_offline_form(asgi_server, new_page, shop_accou
         ticket = Ticket.objects.get()
         body = ticket.groups.first().messages.first().text
     assert "Do you deliver to Cēsis?" in body
+    shop.close()
+
+
+# Something between the visitor and us refuses WebSockets: every socket fails at once.
+BLOCK_WEBSOCKETS = """
+window.WebSocket = class extends EventTarget {
+  constructor() {
+    super();
+    this.readyState = 3;
+    setTimeout(() => {
+      this.dispatchEvent(new Event("error"));
+      this.dispatchEvent(new CloseEvent("close", {code: 1006}));
+    }, 10);
+  }
+  send() {}
+  close() {}
+};
+window.WebSocket.OPEN = 1;
+"""
+
+
+def test_an_invitation_and_a_chat_over_long_polling(asgi_server, new_page, shop_account,
+                                                    settings, tmp_path):
+    settings.SARUNA_MAX_ATTACHMENT_BYTES = 2000
+    account, anna, _ben = shop_account
+    button = make_button(account, texts={"en": {"title": "Ask the gardeners"}})
+    with scope(account=account):
+        button.department.agents.add(anna)
+    shop = shop_for(asgi_server, button)
+    desk = new_page(**LAPTOP)
+    open_desk(desk, asgi_server, anna)
+
+    visitor = new_page(**LAPTOP)
+    visitor.add_init_script(BLOCK_WEBSOCKETS)  # in the chat's frame too
+    polls = []
+    visitor.on("request", lambda request: polls.append(request.url) if "/poll/" in request.url
+               else None)
+    visitor.goto(shop.url)
+    opener = visitor.get_by_role("button", name="Ask the gardeners")
+    opener.wait_for()
+    # What the tracking module does when an agent invites the visitor.
+    visitor.evaluate("saruna._emit('invitation', {id: 'inv-1', agent_name: 'Anna',"
+                     " text: 'Need help choosing seeds?'})")
+    visitor.get_by_text("Need help choosing seeds?").wait_for()
+    reply = visitor.locator("[data-saruna] .bubble .reply")
+    reply.focus()
+    visitor.keyboard.press("Enter")
+    chat = visitor.frame_locator("iframe[title='Ask the gardeners']")
+    message = chat.get_by_role("textbox", name="Message", exact=True)
+    expect(message).to_be_focused()
+    assert visitor.evaluate("window.dataLayer.map(entry => entry.event)") == [
+        "saruna_invitation_shown", "saruna_invitation_accepted"]
+    visitor.keyboard.type("I need tomato seeds.")
+    visitor.keyboard.press("Enter")
+
+    desk.locator("#rings").get_by_role("button", name="Accept").click()
+    pane = desk.locator(".chat-pane")
+    pane.get_by_role("log").get_by_text("I need tomato seeds.").wait_for()
+    pane.get_by_label("Message").fill("We have six kinds.")
+    pane.get_by_label("Message").press("Enter")
+    chat.get_by_text("We have six kinds.").wait_for()
+    message.fill("The cherry ones, please.")
+    message.press("Enter")
+    pane.get_by_role("log").get_by_text("The cherry ones, please.").wait_for()
+    chat.locator("li.visitor:not(.pending)").get_by_text("The cherry ones, please.").wait_for()
+    assert polls, "the chat did not fall back to long-polling"
+
+    # Files: one too large is refused before it is sent; a small one reaches the agent.
+    big, small = tmp_path / "catalogue.pdf", tmp_path / "list.txt"
+    big.write_bytes(b"%PDF" + b"0" * 3000)
+    small.write_text("cherry tomatoes x 2")
+    chat.locator("#file").set_input_files(big)
+    chat.get_by_role("alert").get_by_text("catalogue.pdf is too large").wait_for()
+    chat.locator("#file").set_input_files(small)
+    pane.get_by_role("link", name="list.txt").wait_for()
+    screenshot(visitor, "chat-widget")
+
+    # Escape closes the panel and the focus goes back to the button.
+    message.press("Escape")
+    expect(opener).to_be_focused()
+    assert opener.get_attribute("aria-expanded") == "false"
     shop.close()

@@ -164,7 +164,7 @@
       const author = el("span", "author", message.kind === "system" ? "" : (message.author || S.you));
       const body = el("div", "body", message.body);
       for (const file of message.files || []) {
-        const link = el("a", "file", `📎 ${file.name}`);
+        const link = el("a", "file", file.name);
         link.href = file.url;
         link.target = "_blank";
         body.append(link);

@@ -82,7 +82,7 @@
     const body = el("div", { class: "body" }, ...textWithLinks(message.body));
     for (const file of message.files || []) {
       body.append(el("a", { class: "file", href: file.url, target: "_blank", rel: "noopener" },
-        `📎 ${file.name} (${size(file.size)})`));
+        `${file.name} (${size(file.size)})`));
     }
     const parts = message.kind === "system" ? [body] : [el("span", { class: "author" }, authorName(message)), body, meta];
     li.replaceChildren(...parts);
