@@ -21,14 +21,17 @@ from saruna.visitors import live, queries
 
 PUSH_SECONDS = 0.5
 EXPIRY_CHECK_SECONDS = 5
+# Frames stay small; the rest of a crowd follows in the next frames.
+MAX_PER_FRAME = 1000
 
 
 def snapshot(account_id: str, known: dict[str, float]) -> dict[str, Any] | None:
-    """The frame that brings a screen that knew ``known`` (visitor → online-until) up to date,
-    or None when nothing changed; ``known`` is updated in place."""
+    """The frame that brings a screen that knew ``known`` (visitor → online-until) closer to
+    date (at most ``MAX_PER_FRAME`` visitors), or None when nothing changed; ``known`` is
+    updated in place."""
     now = time.time()
     current = live.online_ids(account_id)
-    changed = [v for v, until in current.items() if known.get(v) != until]
+    changed = [v for v, until in current.items() if known.get(v) != until][:MAX_PER_FRAME]
     removed = [v for v in known if v not in current]
     if not changed and not removed:
         return None
@@ -43,7 +46,7 @@ def snapshot(account_id: str, known: dict[str, float]) -> dict[str, Any] | None:
         del known[visitor_id]
     known.update({v: current[v] for v in states})
     return {"type": "visitors", "changed": visitors, "removed": removed,
-            "online": len(known), "now": now}
+            "online": len(current), "now": now}
 
 
 class OnlineVisitorsConsumer(AsyncWebsocketConsumer):

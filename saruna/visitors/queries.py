@@ -15,7 +15,7 @@ from saruna.visitors import live
 from saruna.visitors.models import PageVisit, TrackingSettings, Visitor, VisitSession
 from saruna.visitors.sources import Source
 
-PATH_SHOWN = 30
+PATH_SHOWN = 15
 
 
 def place_label(city: str, region: str, country: str) -> str:
@@ -39,7 +39,7 @@ def summary(state: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         "source_type": state["source_type"],
         "returning": state["returning"],
         "device": " · ".join(p for p in (state["browser"], state["os"]) if p),
-        "path": [{"url": u, "title": t, "at": at} for u, t, at in state["pages"]],
+        "path": [{"url": u, "title": t, "at": at} for u, t, at in state["pages"][-PATH_SHOWN:]],
         "invited": bool(state.get("pending")),
     }
 
