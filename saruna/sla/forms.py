@@ -41,7 +41,7 @@ class SlaLevelForm(ActionForm):
     )
     departments = forms.ModelMultipleChoiceField(
         Department.objects.none(), label=_("Departments"), required=False,
-        widget=forms.CheckboxSelectMultiple,
+        to_field_name="public_id", widget=forms.CheckboxSelectMultiple,
     )
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=())
     holidays = forms.CharField(
