@@ -204,13 +204,22 @@ def test_nobody_online_offers_the_offline_form(asgi_server, new_page, shop_accou
     account = shop_account[0]
     button = make_button(account, texts={"en": {"title": "Ask the gardeners"}},
                          offline_fields=default_fields(message_required=True))
-    shop = shop_for(asgi_server, button)
+    with scope(account=account):  # the conversion is for this test's listener, not track.js
+        save_tracking_settings(account, {"enabled": False})
+    # Commands the page queues before the loader arrives run when it does, in order.
+    shop = shop_for(asgi_server, button, (
+        "saruna('consent', {tracking: true});\n"
+        "saruna('conversion', {id: 'order-7', value: 12.5, currency: 'EUR'});\n"
+        "saruna('open');\n"))
     visitor = new_page(**LAPTOP)
     blocked = watch_policy(visitor)
     visitor.goto(shop.url)
-    visitor.get_by_role("button", name="Ask the gardeners").click()
     chat = visitor.frame_locator("iframe[title='Ask the gardeners']")
     chat.get_by_text("Leave us a message").wait_for()
+    # The conversion waits for the tracking module's listener; consent is remembered.
+    assert visitor.evaluate("new Promise(done => saruna._on('command:conversion', done))") == {
+        "id": "order-7", "value": 12.5, "currency": "EUR"}
+    assert visitor.evaluate("saruna._ctx.consent") == {"tracking": True}
     chat.get_by_label("Your e-mail address").fill("not an address")
     chat.get_by_label("Your question").fill("Do you deliver to Cēsis?")
     chat.get_by_role("button", name="Send").click()
