@@ -165,27 +165,6 @@ def alpha_invoice(o):
     return o.invoice
 
 
-def alpha_chat(o):
-    """Tenant A's chat button and a chat a visitor started on it, made on first use (chat
-    routes); ``token`` is that visitor's."""
-    if not hasattr(o, "chat"):
-        from saruna.chat import actions as chat_actions
-        from saruna.tickets import actions as tickets
-        from saruna.visitors.identity import issue_visitor_token, visitor_for_token
-
-        a = o.pair.a
-        with scope(account=a):
-            department = tickets.default_department(a)
-            department.agents.add(o.pair.agent_a)
-            chat_actions.set_agent_status(o.pair.agent_a, "online")
-            button = chat_actions.save_chat_button(a, name="Alpha chat", department=department)
-            token = issue_visitor_token(a)
-            chat, _new = chat_actions.start_chat(
-                button, visitor_for_token(a, token), message="Alpha hello", client_id="alpha-1")
-        o.chat = SimpleNamespace(button=button.public_id, chat=chat.public_id, token=token)
-    return o.chat
-
-
 def alpha_integrations(o):
     """Tenant A's webhook with one logged delivery, and its API key, made on first use
     (Settings → Webhooks and API keys routes)."""
@@ -245,9 +224,9 @@ OBJECT_ROUTES = {
         "chat_widget_messages", "chat_widget_poll", "chat_widget_upload", "chat_widget_typing",
         "chat_widget_read", "chat_widget_end", "chat_widget_rating", "chat_widget_transcript",
         "chat_agent_messages", "chat_agent_upload")},
-    **{name: lambda o: {"button_id": alpha_chat(o).button} for name in (
+    **{name: chat_alpha.button_id for name in (
         "chat_widget_page", "chat_button_edit", "chat_button_delete")},
-    "chat_visitor_panel": lambda o: {"chat_id": alpha_chat(o).chat},
+    "chat_visitor_panel": chat_alpha.chat_id,
     **{name: lambda o: {"webhook_id": alpha_integrations(o).webhook} for name in (
         "webhook_edit", "webhook_delete", "webhook_secret", "webhook_test", "webhook_log")},
     "webhook_resend": lambda o: {"webhook_id": alpha_integrations(o).webhook,
