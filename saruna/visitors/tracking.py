@@ -136,6 +136,25 @@ def read_beat(
     )
 
 
+def answer_beat(
+    account: Account, payload: object, *, ip: str | None, user_agent: str, declined: bool,
+) -> dict[str, Any] | None:
+    """Everything the endpoint does: check, queue, and hand over a waiting invitation
+    (the answer's body; None for 204). Bad input is an ``ActionError``."""
+    from saruna.visitors.actions import mark_invitation_shown
+
+    beat = read_beat(account, payload, ip=ip, user_agent=user_agent, declined=declined,
+                     tracking=tracking_settings(account))
+    if beat is None:
+        return None
+    queue.add(beat)
+    invitation = live.take_invitation(account.pk, beat.visitor_id)
+    if invitation is None:
+        return None
+    mark_invitation_shown(account, beat.visitor_id, invitation["id"])
+    return {"invitation": invitation}
+
+
 # --- the queue -------------------------------------------------------------------------------
 
 class BeatQueue:

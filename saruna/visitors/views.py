@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from saruna.contacts.common import ActionError
 from saruna.core.net import client_ip
-from saruna.visitors import actions, live, tracking
+from saruna.visitors import actions, tracking
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.identity import visitor_for_token
 from saruna.visitors.models import Invitation, Visitor
@@ -75,21 +75,12 @@ def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 @widget_endpoint
 def track(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
-    beat = tracking.read_beat(
-        account, payload, ip=client_ip(request),
+    answer = tracking.answer_beat(
+        request.account, payload, ip=client_ip(request),  # type: ignore[attr-defined]
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
         declined=tracking.declines_tracking(request.META),  # type: ignore[arg-type]
-        tracking=tracking_settings(account),
     )
-    if beat is None:
-        return HttpResponse(status=204)
-    tracking.queue.add(beat)
-    invitation = live.take_invitation(account.pk, beat.visitor_id)
-    if invitation is None:
-        return HttpResponse(status=204)
-    actions.mark_invitation_shown(account, beat.visitor_id, invitation["id"])
-    return JsonResponse({"invitation": invitation})
+    return HttpResponse(status=204) if answer is None else JsonResponse(answer)
 
 
 def _visitor(request: HttpRequest, payload: dict[str, Any]) -> Visitor:

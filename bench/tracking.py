@@ -1,0 +1,217 @@
+"""Visitor tracking throughput: page views from K simulated visitors against a running server.
+
+Starts, one after the other on loopback, each server under test in a process of its own:
+
+- ``hello``: a bare WSGI hello-world (the baseline), served by uvicorn's WSGI interface;
+- ``asgi``: Saruna as ``saruna serve`` runs it (uvicorn, ``saruna.asgi``);
+- ``asgi+fast``: the same behind ``saruna.visitors.fastpath.TrackingASGI``, which answers
+  beats before Django's request machinery;
+- ``wsgi+fast``: Saruna's WSGI application (``saruna.wsgi``, as production serves plain HTTP)
+  behind ``TrackingWSGI``, on the same uvicorn WSGI interface as the baseline, so the ratio
+  compares like with like.
+
+Each run replays beats from K visitors (a page view, then heartbeats and further page views)
+over CONNECTIONS keep-alive connections for SECONDS, and prints accepted events per second
+and the p50/p99 latency. At the end it checks that the page views reached the database (the
+server writes them in batches). Uses a throw-away SQLite database and var folder; with
+REDIS_URL set, the cache (the live view) is Redis as in production.
+
+    python bench/tracking.py [--visitors 2000] [--connections 32] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = "bench.test"
+
+
+def hello(environ, start_response):  # the baseline: nothing but an answer
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def asgi_fast():
+    """``saruna.asgi`` behind the tracking fast path (saruna.visitors.fastpath)."""
+    from saruna.asgi import application
+    from saruna.visitors.fastpath import TrackingASGI
+
+    return TrackingASGI(application)
+
+
+def wsgi_fast():
+    from saruna.visitors.fastpath import TrackingWSGI
+    from saruna.wsgi import application
+
+    return TrackingWSGI(application)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(var: str) -> dict[str, str]:
+    return {**os.environ, "SARUNA_VAR_DIR": var, "SARUNA_BASE_DOMAIN": BASE,
+            "SARUNA_TRUST_X_FORWARDED_FOR": "1", "DJANGO_SETTINGS_MODULE": "saruna.settings",
+            "PYTHONPATH": str(ROOT)}
+
+
+def start(kind: str, port: int, var: str) -> subprocess.Popen:
+    bench = ["--app-dir", str(ROOT / "bench")]
+    target = {"hello": ["--interface", "wsgi", *bench, "tracking:hello"],
+              "asgi": ["saruna.asgi:application"],
+              "asgi+fast": ["--factory", *bench, "tracking:asgi_fast"],
+              "wsgi+fast": ["--interface", "wsgi", "--factory", *bench, "tracking:wsgi_fast"]}[kind]
+    command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--lifespan", "off",
+               "--no-access-log"]
+    process = subprocess.Popen(command, env=server_env(var), cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def requests_for(tokens: list[str], host: str, kind: str) -> list[bytes]:
+    """One raw HTTP request per beat: each visitor views a page, beats, views the next."""
+    if kind == "hello":
+        return [f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()] * len(tokens)
+    import json
+
+    built = []
+    for number, token in enumerate(tokens):
+        ip = f"81.198.{number % 250}.{number % 200 + 1}"
+        for step, event in enumerate(("view", "ping", "view", "ping")):
+            body = json.dumps({
+                "token": token, "event": event, "title": "Product",
+                "url": f"https://shop.example/p/{number % 40}/{step // 2}?utm_source=news"
+                       "&utm_medium=email",
+                "referrer": "https://www.google.com/", "screen": "1920x1080", "lang": "lv",
+                "tz": "Europe/Riga", "consent": {"tracking": True}}).encode()
+            built.append(
+                f"POST /widget/track/ HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+                f"X-Forwarded-For: {ip}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+    return built
+
+
+async def replay(port: int, requests: list[bytes], connections: int, seconds: float
+                 ) -> tuple[int, int, list[float]]:
+    """Sends the requests round-robin over keep-alive connections until ``seconds`` pass;
+    answers (accepted, refused, latencies in ms)."""
+    accepted = refused = 0
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    order = iter(range(10**9))
+
+    async def connection() -> None:
+        nonlocal accepted, refused
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.monotonic() < deadline:
+                request = requests[next(order) % len(requests)]
+                started = time.perf_counter()
+                writer.write(request)
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                if length:
+                    await reader.readexactly(length)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status_line.split(b" ")[1] in (b"200", b"204"):
+                    accepted += 1
+                else:
+                    refused += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return accepted, refused, latencies
+
+
+def prepare(var: str, visitors: int) -> tuple[str, list[str]]:
+    """Migrates the throw-away database and makes the account and the visitors' tokens."""
+    os.environ.update(server_env(var))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django_scopes import scopes_disabled
+
+    from saruna.core.models import Account, Plan
+    from saruna.visitors.identity import issue_visitor_token
+
+    call_command("migrate", verbosity=0)
+    with scopes_disabled():
+        plan = Plan.objects.create(code="bench", name="Bench", max_agents=10)
+        account = Account.objects.create(name="Shop", slug="shop", plan=plan,
+                                         status=Account.Status.ACTIVE)
+    return account.host, [issue_visitor_token(account) for _ in range(visitors)]
+
+
+def stored_page_visits() -> int:
+    from django_scopes import scopes_disabled
+
+    from saruna.visitors.models import PageVisit
+
+    with scopes_disabled():
+        return PageVisit.objects.count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--visitors", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=8)
+    options = parser.parse_args()
+    var = tempfile.mkdtemp(prefix="saruna-bench-")
+    host, tokens = prepare(var, options.visitors)
+    print(f"{options.visitors} visitors, {options.connections} connections, "
+          f"{options.seconds:.0f} s per server; cache: "
+          f"{'Redis' if os.environ.get('REDIS_URL') else 'files (saruna serve default)'}")
+    rates = {}
+    kinds = ("hello", "asgi", "asgi+fast", "wsgi+fast")
+    for kind in kinds:
+        port = free_port()
+        server = start(kind, port, var)
+        try:
+            requests = requests_for(tokens, host, kind)
+            asyncio.run(replay(port, requests[:200], 4, 1))  # warm up
+            before = stored_page_visits() if kind != "hello" else 0
+            accepted, refused, latencies = asyncio.run(
+                replay(port, requests, options.connections, options.seconds))
+            time.sleep(2.5)  # the last batch is written within the flush interval
+            written = stored_page_visits() - before if kind != "hello" else 0
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        latencies.sort()
+        rates[kind] = accepted / options.seconds
+        p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0
+        note = f"  page visits written: {written}" if kind != "hello" else ""
+        print(f"{kind:<9} {rates[kind]:8.0f} events/s  p50 {statistics.median(latencies):6.2f} ms"
+              f"  p99 {p99:6.2f} ms  refused {refused}{note}")
+    for kind in kinds[1:]:
+        print(f"{kind} / hello-world: {rates[kind] / rates['hello']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
