@@ -23,7 +23,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -457,9 +458,25 @@ def _locked(chat: Chat) -> Chat:
     """The chat re-read under its row lock (the transaction's write lock on SQLite)."""
     return (
         Chat.objects.select_for_update(of=("self",))
-        .select_related("ticket", "ticket__owner", "visitor", "group")
+        .select_related("ticket", "ticket__owner", "visitor")
         .get(pk=chat.pk)
     )
+
+
+def _claim_seq(chat: Chat, now: datetime, *, visitor: bool) -> int:
+    """Counts the chat's seq up and answers the new one. The UPDATE takes the chat's row
+    lock (the database's write lock on SQLite) until the transaction ends, so seqs follow
+    the commit order without gaps. An ended chat takes no more messages."""
+    seen = {"visitor_last_seen": now} if visitor else {}
+    claimed = Chat.objects.filter(pk=chat.pk).exclude(status=ChatStatus.ENDED).update(
+        last_seq=F("last_seq") + 1, **seen)
+    if not claimed:
+        raise ActionError(gettext("This chat has ended."), "conflict")
+    chat.last_seq, group_id = Chat.objects.filter(pk=chat.pk).values_list(
+        "last_seq", "group_id").get()
+    if group_id != chat.group_id:
+        chat.group_id = group_id  # another process stored the chat's first line
+    return chat.last_seq
 
 
 def _store(
@@ -467,31 +484,37 @@ def _store(
     file: StoredFile | None = None, now: datetime | None = None,
     message_type: str = MessageType.MESSAGE,
 ) -> ChatMessage:
-    """Stores one message of a locked chat with the next seq, on the chat and on its ticket,
-    and broadcasts it after commit."""
+    """Stores one message with the chat's next seq, on the chat and on its ticket, and
+    broadcasts it after commit. Call inside a transaction."""
     now = now or timezone.now()
+    seq = _claim_seq(chat, now, visitor=kind == MessageKind.VISITOR)
     author_on_ticket: User | Contact | None = author
     if kind == MessageKind.VISITOR:
         author_on_ticket = chat.ticket.owner
     group, line = ticket_actions.add_chat_line(
-        chat.ticket, chat.group, author_on_ticket, body,
+        chat.ticket, chat.group if chat.group_id else None, author_on_ticket, body,
         files=[file] if file is not None else [], message_type=message_type, now=now,
     )
-    seq = chat.last_seq + 1
+    if chat.group_id != group.pk:
+        Chat.objects.filter(pk=chat.pk).update(group=group)
+    chat.group = group
     message = ChatMessage.objects.create(
         account_id=chat.account_id, chat=chat, seq=seq, client_id=client_id, kind=kind,
         author=author, body=body, file=file, ticket_message=line, date=now,
     )
-    chat.last_seq = seq
-    chat.group = group
-    update = ["last_seq", "group"]
-    if kind == MessageKind.VISITOR:
-        chat.visitor_last_seen = now
-        update.append("visitor_last_seen")
-    chat.save(update_fields=update)
     publish(queries.chat_group(chat), "chat.message", chat=chat.public_id,
             message=queries.message_payload(message, chat))
     return message
+
+
+def _sent(chat: Chat, client_id: str) -> ChatMessage | None:
+    """The message stored with this client id before (a narrow lookup first: on the hot
+    path there is none)."""
+    found = ChatMessage.objects.filter(chat=chat, client_id=client_id).values_list(
+        "pk", flat=True)[:1]
+    if not found:
+        return None
+    return ChatMessage.objects.select_related("author", "file").get(pk=found[0])
 
 
 def post_message(
@@ -499,18 +522,21 @@ def post_message(
     file: StoredFile | None = None,
 ) -> tuple[ChatMessage, bool]:
     """Stores a visitor's or agent's message; a client id seen before in this chat answers
-    the message stored then (``created`` False). An ended chat takes no more messages."""
+    the message stored then (``created`` False). An ended chat takes no more messages.
+
+    A retry racing its first attempt is caught by the unique client id: the loser's
+    transaction (its seq with it) rolls back and it answers the winner's message."""
     client_id = _clean_client_id(client_id)
     text = _clean_body(body, allow_empty=file is not None)
-    with transaction.atomic():
-        locked = _locked(chat)
-        sent = ChatMessage.objects.filter(chat=locked, client_id=client_id).select_related(
-            "author", "file").first()
-        if sent is not None:
-            return sent, False
-        if locked.status == ChatStatus.ENDED:
-            raise ActionError(gettext("This chat has ended."), "conflict")
-        return _store(locked, kind, client_id, text, author=author, file=file), True
+    if (sent := _sent(chat, client_id)) is not None:
+        return sent, False
+    try:
+        with transaction.atomic():
+            return _store(chat, kind, client_id, text, author=author, file=file), True
+    except IntegrityError:
+        if (sent := _sent(chat, client_id)) is None:
+            raise
+        return sent, False
 
 
 def post_visitor_message(

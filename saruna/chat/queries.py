@@ -255,7 +255,7 @@ def _average(spans: list[timedelta], default: int) -> float:
 # --- payloads -----------------------------------------------------------------------------
 
 
-SUMMARY_RELATED = ("ticket", "department", "button", "agent", "visitor", "visitor__contact")
+SUMMARY_RELATED = ("ticket", "ticket__owner", "department", "button", "agent", "visitor")
 
 
 def visitor_name(chat: Chat) -> str:

@@ -47,8 +47,9 @@ def accept(chat, user):
         return actions.accept_ring(chat, user)
 
 
-def sweep(account, after_seconds):
-    later = timezone.now() + timedelta(seconds=after_seconds)
+def sweep(account, after_seconds, since=None):
+    """Runs the sweep ``after_seconds`` after ``since`` (default: now)."""
+    later = (since or timezone.now()) + timedelta(seconds=after_seconds)
     with time_machine.travel(later, tick=False), scope(account=account):
         actions.sweep(account)
 
@@ -77,13 +78,13 @@ def test_priority_rings_one_at_a_time_in_order_and_moves_on_when_a_ring_runs_out
     chat = start(make_button(account))
     assert ringing(chat) == ["Clara"]
 
-    sweep(account, 29)
+    sweep(account, 29, chat.date_queued)
     assert ringing(chat) == ["Clara"]  # not yet
-    sweep(account, 31)
+    sweep(account, 31, chat.date_queued)
     assert ringing(chat) == ["Anna"]
-    sweep(account, 62)
+    sweep(account, 62, chat.date_queued)
     assert ringing(chat) == ["Bruno"]  # not in the list: after those who are
-    sweep(account, 93)
+    sweep(account, 93, chat.date_queued)
     assert ringing(chat) == ["Clara"]  # everyone had a turn: a new round
     with scope(account=account):
         outcomes = list(Ring.objects.filter(chat=chat).values_list("outcome", flat=True))
@@ -157,9 +158,9 @@ def test_nobody_available_queues_and_the_wait_limit_ends_in_the_offline_form(acc
     chat = start(make_button(account))
     assert reload(chat).status == ChatStatus.QUEUED and ringing(chat) == []
 
-    sweep(account, 119)
+    sweep(account, 119, reload(chat).date_queued)
     assert reload(chat).status == ChatStatus.QUEUED
-    sweep(account, 121)
+    sweep(account, 121, reload(chat).date_queued)
     chat = reload(chat)
     assert chat.status == ChatStatus.ENDED and chat.went_offline
     # The chat became a ticket for someone to answer by e-mail, transcript kept.
