@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
 from django.utils.translation import gettext
+
+from saruna.sla.models import SlaRecord
+from saruna.tickets.models import Ticket
 
 register = template.Library()
 
@@ -17,3 +23,16 @@ def sla_duration(seconds: int | None) -> str:
     if hours:
         return gettext("%(h)d h") % {"h": hours}
     return gettext("%(m)d min") % {"m": minutes}
+
+
+@register.simple_tag
+def sla_deadlines(ticket: Ticket) -> list[SlaRecord]:
+    """The ticket's running SLA measurements, the nearest deadline first."""
+    return list(
+        SlaRecord.objects.filter(ticket=ticket, date_closed__isnull=True).order_by("date_due")
+    )
+
+
+@register.filter
+def is_past(moment: datetime | None) -> bool:
+    return moment is not None and moment < timezone.now()
