@@ -78,6 +78,8 @@ def test_list_is_cursor_paged_and_masked(api):
 def test_key_errors(api, account, agent):
     assert_error(api.get("/apikeys/abc"), 404)
     assert_error(api.get("/apikeys/999"), 404)
+    assert_error(api.get("/apikeys/99999999999999999999999"), 404)
+    assert_error(api.get("/apikeys/nan"), 404)
     assert_error(api.post("/apikeys", {"privileges": [{"object": "ticket",
                                                        "privileges": ["fly"]}]}), 400, "fly")
     assert_error(api.post("/apikeys", {"valid_to_date": "soon"}), 400, "valid_to_date")

@@ -107,7 +107,9 @@ def _key(keys: QuerySet[ApiKey], key_id: str) -> ApiKey:
         number = float(key_id)
     except ValueError:
         number = -1.0
-    found = keys.filter(pk=int(number)).first() if number.is_integer() and number > 0 else None
+    # Beyond the id column's range is as unknown as any other number (no database error).
+    usable = number.is_integer() and 0 < number < 2**63
+    found = keys.filter(pk=int(number)).first() if usable else None
     if found is None:
         raise ApiError(404, gettext("Unknown API key."))
     return found
