@@ -43,7 +43,7 @@ def hello(environ, start_response):  # the baseline: nothing but an answer
 
 def asgi_fast():
     """``saruna.asgi`` behind the tracking fast path (saruna.visitors.fastpath)."""
-    from saruna.asgi import application
+    from saruna.asgi import application  # sets Django up first
     from saruna.visitors.fastpath import TrackingASGI
 
     return TrackingASGI(application)
@@ -51,7 +51,7 @@ def asgi_fast():
 
 def wsgi_fast():
     from saruna.visitors.fastpath import TrackingWSGI
-    from saruna.wsgi import application
+    from saruna.wsgi import application  # sets Django up first
 
     return TrackingWSGI(application)
 

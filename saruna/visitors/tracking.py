@@ -17,6 +17,7 @@ statistics, not messages.
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import logging
 import threading
@@ -182,6 +183,12 @@ class BeatQueue:
         if full:
             self.wake.set()
 
+    def write_rest(self) -> None:
+        """At the process's exit: what is still queued (a clean stop loses nothing)."""
+        beats = self.take()
+        if beats:
+            write_beats(beats)
+
     def take(self) -> list[Beat]:
         with self.lock:
             beats, self.beats = self.beats, []
@@ -204,6 +211,7 @@ class BeatQueue:
 
 
 queue = BeatQueue()
+atexit.register(queue.write_rest)
 
 
 # --- writing ---------------------------------------------------------------------------------
