@@ -41,17 +41,25 @@ def hello(environ, start_response):  # the baseline: nothing but an answer
     return [b"ok"]
 
 
+def django_ready() -> None:
+    import django
+
+    django.setup()
+
+
 def asgi_fast():
     """``saruna.asgi`` behind the tracking fast path (saruna.visitors.fastpath)."""
-    from saruna.asgi import application  # sets Django up first
+    django_ready()
+    from saruna.asgi import application
     from saruna.visitors.fastpath import TrackingASGI
 
     return TrackingASGI(application)
 
 
 def wsgi_fast():
+    django_ready()
     from saruna.visitors.fastpath import TrackingWSGI
-    from saruna.wsgi import application  # sets Django up first
+    from saruna.wsgi import application
 
     return TrackingWSGI(application)
 
