@@ -30,8 +30,8 @@ from saruna.contacts.models import Contact
 from saruna.core.models import Account
 from saruna.mail.models import InboundMail, Mailbox, OutgoingMail
 from saruna.tickets.models import Department
-from tests.factories import make_user
 from tests.chat import alpha as chat_alpha
+from tests.factories import make_user
 from tests.portal import alpha as portal_alpha
 from tests.visitors import alpha as visitors_alpha
 
