@@ -175,3 +175,19 @@ def test_the_agent_chat_screen(account, agent, department):
     assert '<option value="offline" selected>' in page
     assert f'data-department="{department.public_id}"' in page
     assert client.get("/chat/panes/nosuchchat/visitor/").status_code == 404
+
+
+def test_the_chat_screen_offers_shared_and_own_canned_messages(account, agent, department):
+    other = make_user(account, "other@acme.test")
+    with scope(account=account):
+        sales = ticket_actions.save_department(account, name="Sales")
+        ticket_actions.save_department(account, department, agents=[agent])
+        for text, fields in [("Shared hello", {}), ("My own hello", {"user": agent}),
+                             ("Support hello", {"department": department}),
+                             ("Someone else's", {"user": other}),
+                             ("Sales only", {"department": sales})]:
+            ticket_actions.save_canned_message(account, messagetext=text, **fields)
+    page = host_client(account, agent).get("/chat/").content.decode()
+    offered = re.findall(r'<option value="([^"]+)">[^<]*</option>', page.split('class="canned"')[1]
+                         .split("</select>")[0])
+    assert sorted(offered) == ["My own hello", "Shared hello", "Support hello"]
