@@ -113,3 +113,28 @@ def test_the_address_whitelist_refuses_other_addresses(account, owner):
     client = ApiClient(account, key)
     assert_error(client.get("/ping"), 403)
     assert client.get("/ping", REMOTE_ADDR="10.1.2.7").status_code == 200
+
+
+def test_the_openapi_document_describes_the_real_wire_format(api):
+    spec = api.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"] == {
+        "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "apikey"}}
+    listing = spec["paths"]["/api/v3/tickets"]["get"]
+    ok = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok["type"] == "array"  # a bare array, no envelope
+    params = {p["name"] for p in listing["parameters"]}
+    assert {"_page", "_perPage", "_from", "_to", "_sortField", "_sortDir", "_filters"} <= params
+    ticket = spec["components"]["schemas"]["TicketOut"]["properties"]["date_created"]
+    assert ticket["pattern"] == r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+    assert {"type": "null"} in ticket["anyOf"]
+    error = listing["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error["$ref"].endswith("/ErrorOut")
+    assert not any(path.startswith("/api/v3/calls") for path in spec["paths"])  # 501s stay out
+
+
+def test_the_docs_page_loads_everything_from_this_installation(api):
+    response = api.client.get("/api/v3/docs")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "//cdn" not in page and "https://" not in page.split("<body")[0]
