@@ -181,6 +181,9 @@ def test_a_visitor_chats_with_agents_from_another_site(asgi_server, new_page, sh
     chat.get_by_label("Comment (optional)").fill("Quick and friendly")
     chat.get_by_role("button", name="Send the rating").click()
     chat.get_by_text("Thank you for your rating.").wait_for()
+    chat.get_by_label("E-mail me the transcript").fill("vera@example.com")
+    chat.get_by_role("button", name="Send the transcript").click()
+    chat.get_by_text("The transcript is on its way to vera@example.com.").wait_for()
     ben_pane.get_by_text("The chat has ended.").wait_for()
     assert blocked == []
     # The page was reloaded since the chat started.
