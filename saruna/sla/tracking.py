@@ -21,6 +21,8 @@ from saruna.tickets.models import ChannelType, Status, Ticket
 _FINISHED = frozenset({Status.RESOLVED, Status.CLOSED, Status.DELETED, Status.SPAM})
 _CHAT_CHANNELS = frozenset({ChannelType.CHAT_BUTTON, ChannelType.INVITATION})
 _CALL_CHANNELS = frozenset({ChannelType.CALL, ChannelType.CALL_BUTTON})
+# Met when an agent takes the ticket.
+_PICKED_UP = frozenset({Metric.FIRST_ASSIGN, Metric.CHAT_ANSWER, Metric.CALL_ANSWER})
 
 
 def level_for(ticket: Ticket) -> SlaLevel | None:
@@ -66,12 +68,13 @@ def agent_answered(ticket: Ticket, now: datetime) -> None:
 
 
 def ticket_changed(ticket: Ticket, changed: Iterable[str], now: datetime) -> None:
-    """An assignment meets the first-assignment metric; resolving, closing, deleting or
-    marking as spam stops every running record."""
+    """An assignment meets the first-assignment metric, and picks up a chat or call (an
+    agent accepting a chat is assigned its ticket); resolving, closing, deleting or marking
+    as spam stops every running record."""
     changed = set(changed)
     closed = 0
     if "agent" in changed and ticket.agent_id is not None:
-        closed += _close(ticket, {Metric.FIRST_ASSIGN}, now)
+        closed += _close(ticket, _PICKED_UP, now)
     if "status" in changed and ticket.status in _FINISHED:
         closed += _close(ticket, set(Metric), now)
     if closed:

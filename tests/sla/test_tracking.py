@@ -106,12 +106,18 @@ def test_outgoing_ticket_waits_for_no_answer(level, customer, agent):
     assert "first_answer" not in running(ticket)
 
 
-def test_chat_ticket_measures_chat_answer(scoped, customer):
+def test_chat_ticket_measures_chat_answer_until_an_agent_takes_it(scoped, customer, agent):
     sla_actions.save_sla_level(scoped, None, name="Chat", is_default=True, chat_answer=60,
-                               first_answer=HOUR)
-    ticket = actions.open_ticket(scoped, "Chat", "Hi", customer,
-                                 channel_type=ChannelType.CHAT_BUTTON)
+                               first_answer=HOUR, time_zone="Europe/Riga",
+                               business_hours=OFFICE)
+    with time_machine.travel(MONDAY_10, tick=False):
+        ticket = actions.open_ticket(scoped, "Chat", "Hi", customer,
+                                     channel_type=ChannelType.CHAT_BUTTON)
     assert set(running(ticket)) == {"chat_answer"}
+    with time_machine.travel(MONDAY_10 + dt.timedelta(seconds=45), tick=False):
+        actions.assign_ticket(ticket, agent, actor=agent)  # the agent accepts the chat
+    assert running(ticket) == {}
+    assert SlaRecord.objects.get(ticket=ticket).elapsed_time == 45
 
 
 def test_department_level_wins_over_default(level, customer):
