@@ -524,7 +524,7 @@
     configure().then(() => {
       if (data.chat && data.chat.id) resume(data.chat.id);
       else startPane();
-    });
+    }, () => problem("connection", S.failed));
   };
   window.addEventListener("message", (event) => {
     if (event.source !== window.parent || standalone) return;

@@ -152,6 +152,7 @@ button{font:inherit;cursor:pointer}
       panel.append(frame);
     } else {
       post({ type: "opened", invitation: pendingInvitation });
+      pendingInvitation = null;
     }
     setOpen(true);
     badge.hidden = true;
