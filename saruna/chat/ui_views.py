@@ -14,8 +14,6 @@ from django.contrib.staticfiles import finders
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
@@ -37,6 +35,7 @@ from saruna.chat.models import AgentStatus, ChatButton
 from saruna.contacts.common import ActionError
 from saruna.tickets.files import max_attachment_bytes
 from saruna.tickets.models import CannedMessage, Department
+from saruna.visitors import queries as visitor_queries
 from saruna.visitors.identity import widget_secret
 
 # The loader's URL is in every customer's snippet and cannot carry a version: browsers and
@@ -252,27 +251,16 @@ def desk(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def visitor_panel(request: HttpRequest, chat_id: str) -> HttpResponse:
-    """Who the visitor is, beside a chat: the pre-chat answers, the contact, and what the
-    visitor tracking knows when it has a panel of its own."""
+    """Who the visitor is, beside a chat: the pre-chat answers and the contact, then the
+    visitor tracking's panel (where they are, pages, source)."""
     chat = queries.visible_chat(_user(request), chat_id)
     if chat is None:
         raise Http404
-    try:
-        get_template(TRACKING_PANEL)
-    except TemplateDoesNotExist:
-        tracking_panel = None
-    else:
-        tracking_panel = TRACKING_PANEL
     details = queries.visitor_details(chat)
     labels = {field["name"]: field["label"] for field in
               (chat.button.prechat_fields if chat.button is not None else [])}
     answers = [(labels.get(name, name), value) for name, value in details["fields"].items()
                if name not in ("name", "email")]
     return render(request, "chat/_visitor.html", {
-        "details": details, "answers": answers, "visitor": chat.visitor,
-        "tracking_panel": tracking_panel,
+        "details": details, "answers": answers, **visitor_queries.visitor_panel(chat.visitor),
     })
-
-
-# The visitor tracking's own panel (pages, source, location), when that app provides it.
-TRACKING_PANEL = "visitors/_visitor_panel.html"

@@ -9,6 +9,7 @@ from saruna.chat import actions, queries
 from saruna.chat.models import ChatButton, RoutingMethod
 from saruna.tickets import actions as ticket_actions
 from saruna.visitors.identity import identity_signature, widget_secret
+from tests.chat.helpers import make_button, put_online, start
 from tests.factories import make_user
 from tests.tenancy import host_client
 
@@ -191,3 +192,15 @@ def test_the_chat_screen_offers_shared_and_own_canned_messages(account, agent, d
     offered = re.findall(r'<option value="([^"]+)">[^<]*</option>', page.split('class="canned"')[1]
                          .split("</select>")[0])
     assert sorted(offered) == ["My own hello", "Shared hello", "Support hello"]
+
+
+def test_the_visitor_panel_beside_a_chat(account, agent):
+    put_online(agent)
+    button = make_button(account, prechat_fields=[
+        {"name": "q_order", "label": "Order number", "type": "text", "required": False}])
+    chat = start(button, fields={"name": "Vera", "q_order": "A-1001"})
+    page = host_client(account, agent).get(f"/chat/panes/{chat.public_id}/visitor/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Vera" in text
+    assert "<dt>Order number</dt><dd>A-1001</dd>" in text
