@@ -858,7 +858,8 @@ def end_chat(chat: Chat, *, by: str, user: User | None = None,
         chat.status = ChatStatus.ENDED
         chat.date_ended = now
         chat.went_offline = by == "timeout"
-        chat.save(update_fields=["status", "date_ended", "went_offline"])
+        chat.end_reason = by
+        chat.save(update_fields=["status", "date_ended", "went_offline", "end_reason"])
         ChatParticipant.objects.filter(chat=chat, left__isnull=True).update(left=now)
         ticket = Ticket.objects.get(pk=chat.ticket_id)
         # An invitation's opening words do not answer anybody: only a taken chat can be.

@@ -175,7 +175,8 @@ class VisitorChatConsumer(ChatDelivery):
         state = await database_sync_to_async(self._state)()
         await self.send_json({"type": "state", "state": state})
         if chat.status == ChatStatus.ENDED:
-            await self.send_json({"type": "ended", "reason": "", "offline": chat.went_offline})
+            await self.send_json({"type": "ended", "reason": chat.end_reason,
+                                  "offline": chat.went_offline})
 
     def _visitor_chat(self, token: object) -> Chat | None:
         visitor = visitor_for_token(self.scope["account"], token, create=False)

@@ -150,6 +150,8 @@ class Chat(PublicIdModel):
     date_queued = models.DateTimeField(default=timezone.now)
     date_accepted = models.DateTimeField(null=True, blank=True)
     date_ended = models.DateTimeField(null=True, blank=True)
+    # Who or what ended it: visitor, agent, timeout (the wait limit), idle (the visitor left).
+    end_reason = models.CharField(max_length=8, blank=True)
     # The visitor gave up waiting (or the wait limit passed): offered the offline form.
     went_offline = models.BooleanField(default=False)
     # The last seq handed out; incremented under the chat's row lock.

@@ -70,6 +70,7 @@ def test_rings_ring_every_tab_decline_moves_on_transfer_and_end(asgi_server):
         assert (await bruno_tab.until("error"))["client_id"] == "b-late"
 
         visitor = await visitor_socket(port, "alpha", chat, token)
+        await visitor.until("state")
         await anna_tab1.send(type="end", chat=chat)
         ended = await visitor.until("ended")
         assert ended["reason"] == "agent" and ended["offline"] is False
