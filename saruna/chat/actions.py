@@ -508,13 +508,8 @@ def _store(
 
 
 def _sent(chat: Chat, client_id: str) -> ChatMessage | None:
-    """The message stored with this client id before (a narrow lookup first: on the hot
-    path there is none)."""
-    found = ChatMessage.objects.filter(chat=chat, client_id=client_id).values_list(
-        "pk", flat=True)[:1]
-    if not found:
-        return None
-    return ChatMessage.objects.select_related("author", "file").get(pk=found[0])
+    return ChatMessage.objects.filter(chat=chat, client_id=client_id).select_related(
+        "author", "file").first()
 
 
 def post_message(
@@ -524,18 +519,19 @@ def post_message(
     """Stores a visitor's or agent's message; a client id seen before in this chat answers
     the message stored then (``created`` False). An ended chat takes no more messages.
 
-    A retry racing its first attempt is caught by the unique client id: the loser's
-    transaction (its seq with it) rolls back and it answers the winner's message."""
+    The message is simply inserted: a repeat (a retry, even one racing its first attempt)
+    meets the unique (chat, client id), its transaction — the seq with it — rolls back,
+    and it answers the stored message. The hot path spends no query on looking first."""
     client_id = _clean_client_id(client_id)
     text = _clean_body(body, allow_empty=file is not None)
-    if (sent := _sent(chat, client_id)) is not None:
-        return sent, False
     try:
         with transaction.atomic():
             return _store(chat, kind, client_id, text, author=author, file=file), True
-    except IntegrityError:
+    except (IntegrityError, ActionError) as error:
+        # The unique client id refused a repeat: answer what was stored the first time (an
+        # ended chat still answers a retry of a message it took).
         if (sent := _sent(chat, client_id)) is None:
-            raise
+            raise error from None
         return sent, False
 
 
