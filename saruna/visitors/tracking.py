@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, transaction
 from django_scopes import scope, scopes_disabled
 from ua_parser import parse as parse_user_agent
 
@@ -266,7 +266,21 @@ def write_beats(beats: list[Beat]) -> None:
         if account is None:
             continue
         with scope(account=account):
-            _write_account(account, account_beats)
+            _write_retrying(account, account_beats)
+
+
+def _write_retrying(account: Account, beats: list[Beat], attempts: int = 8) -> None:
+    """SQLite's shared in-memory test database refuses a second writer ("table is locked")
+    instead of waiting like a file database does: the batch (one transaction) is tried
+    again a moment later."""
+    for attempt in range(attempts):
+        try:
+            _write_account(account, beats)
+            return
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 @dataclass
