@@ -33,7 +33,11 @@
         const arc = index < 0 ? arcs[~index].slice().reverse() : arcs[index];
         points.push(...(points.length ? arc.slice(1) : arc));
       }
-      return `M${points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join("L")}Z`;
+      // An edge across the antimeridian would cross the whole map: lift the pen instead.
+      return points.map(([x, y], i) => {
+        const jump = i === 0 || Math.abs(x - points[i - 1][0]) > WIDTH / 2;
+        return `${jump ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
+      }).join("") + "Z";
     };
     const land = map.querySelector(".land");
     for (const object of Object.values(topology.objects)) {
