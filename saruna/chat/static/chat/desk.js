@@ -42,8 +42,7 @@
     for (const select of statusForm.querySelectorAll("[data-department]")) {
       select.value = (state.departments || {})[select.dataset.department] || "";
     }
-    document.getElementById("status-line").textContent =
-      document.getElementById("status-line").textContent.replace(/\d+$/, String(state.active_chats));
+    document.getElementById("active-chats").textContent = String(state.active_chats);
   };
 
   // --- rings -----------------------------------------------------------------------------
