@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -37,7 +38,9 @@ def _access(key: ApiKey) -> str:
 @login_required
 def apikey_list(request: HttpRequest) -> HttpResponse:
     _manager(request)
-    keys = ApiKey.objects.select_related("user").order_by("revoked_at", "-created_at")
+    # Usable keys first (NULLS FIRST: PostgreSQL would put them last), newest first.
+    keys = ApiKey.objects.select_related("user").order_by(
+        F("revoked_at").asc(nulls_first=True), "-created_at")
     return render(request, "api/keys.html", {
         "rows": [{"key": key, "access": _access(key)} for key in keys],
     })

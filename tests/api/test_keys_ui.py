@@ -112,3 +112,14 @@ def test_another_accounts_key_is_a_404(two_tenants):
         f"/settings/api-keys/{key.pk}/revoke/").status_code == 404
     assert b"Alpha key" not in two_tenants.client_b().get("/settings/api-keys/").content
     assert ApiClient(two_tenants.a, secret).get("/ping").status_code == 200
+
+
+def test_usable_keys_are_listed_before_revoked_ones(account, owner, owner_client):
+    from saruna.api.actions import revoke_api_key
+
+    make_key(account, name="Retired", user=owner)
+    with scope(account=account):
+        revoke_api_key(ApiKey.objects.get(name="Retired"))
+    make_key(account, name="Current", user=owner)
+    listing = owner_client.get("/settings/api-keys/").content.decode()
+    assert listing.index("Current") < listing.index("Retired")
