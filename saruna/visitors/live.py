@@ -23,7 +23,7 @@ PATH_LENGTH = 30
 KEEP_SECONDS = 3600
 
 
-def _state_key(account_id: str, visitor_id: str) -> str:
+def state_key(account_id: str, visitor_id: str) -> str:
     return f"{account_id}:visitors:live:{visitor_id}"
 
 
@@ -59,19 +59,19 @@ def add_page(state: dict[str, Any], url: str, title: str, at: float) -> None:
 
 
 def states(account_id: str, visitor_ids: list[str]) -> dict[str, dict[str, Any]]:
-    found = cache.get_many([_state_key(account_id, v) for v in visitor_ids])
+    found = cache.get_many([state_key(account_id, v) for v in visitor_ids])
     return {state["visitor"]: state for state in found.values()}
 
 
 def state(account_id: str, visitor_id: str) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = cache.get(_state_key(account_id, visitor_id))
+    found: dict[str, Any] | None = cache.get(state_key(account_id, visitor_id))
     return found
 
 
 def save_states(account_id: str, changed: dict[str, dict[str, Any]]) -> None:
     if not changed:
         return
-    cache.set_many({_state_key(account_id, v): s for v, s in changed.items()}, KEEP_SECONDS)
+    cache.set_many({state_key(account_id, v): s for v, s in changed.items()}, KEEP_SECONDS)
     now = time.time()
     index = {v: until for v, until in (cache.get(_index_key(account_id)) or {}).items()
              if until > now}
@@ -125,5 +125,5 @@ def update_state(account_id: str, visitor_id: str, **changes: Any) -> None:
     if found is None:
         return
     found.update(changes)
-    cache.set(_state_key(account_id, visitor_id), found, KEEP_SECONDS)
+    cache.set(state_key(account_id, visitor_id), found, KEEP_SECONDS)
     touch(account_id)
