@@ -234,6 +234,7 @@ OBJECT_ROUTES = {
     "apikey_revoke": lambda o: {"key_id": alpha_integrations(o).key},
     "visitor_invite": visitors_alpha.visitor_id,
     "widget_invitation_decline": visitors_alpha.invitation_id,
+    "visitor_rule_delete": visitors_alpha.rule_id,
 }
 
 LINK_ROUTES = {

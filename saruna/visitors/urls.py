@@ -11,4 +11,7 @@ urlpatterns = [
     path("visitors/", views.online_visitors, name="online_visitors"),
     path("visitors/world.json", views.world_outline, name="visitors_world"),
     path("visitors/<str:visitor_id>/invite/", views.invite, name="visitor_invite"),
+    path("settings/visitors/", views.visitor_settings, name="visitor_settings"),
+    path("settings/visitors/rules/<str:rule_id>/delete/", views.delete_rule,
+         name="visitor_rule_delete"),
 ]

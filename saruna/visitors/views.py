@@ -10,19 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from saruna.accounts.decorators import manager_required
 from saruna.contacts.common import ActionError
 from saruna.core.net import client_ip
 from saruna.visitors import actions, tracking
 from saruna.visitors.config import tracking_settings
+from saruna.visitors.forms import InvitationRuleForm, TrackingSettingsForm
 from saruna.visitors.identity import visitor_for_token
-from saruna.visitors.models import Invitation, Visitor
+from saruna.visitors.models import Invitation, InvitationRule, TrackingSettings, Visitor
 
 STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
 MAX_BODY = 16 * 1024
@@ -175,3 +178,45 @@ def world_outline(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(path.read_bytes(), content_type="application/json")
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+# --- Settings → Visitors -------------------------------------------------------------------------
+
+@manager_required
+def visitor_settings(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    current = tracking_settings(account)
+    settings_form = TrackingSettingsForm(instance=current)
+    rule_form = InvitationRuleForm()
+    if request.method == "POST" and "save_settings" in request.POST:
+        settings_form = TrackingSettingsForm(request.POST, instance=TrackingSettings(
+            pk=current.pk, account=account))
+        if settings_form.is_valid():
+            actions.save_tracking_settings(account, settings_form.cleaned_data,
+                                           actor=request.user)  # type: ignore[arg-type]
+            messages.success(request, _("Saved."))
+            return redirect("visitor_settings")
+    elif request.method == "POST" and "add_rule" in request.POST:
+        rule_form = InvitationRuleForm(request.POST)
+        if rule_form.is_valid():
+            try:
+                actions.save_invitation_rule(account, None, rule_form.cleaned_data,
+                                             actor=request.user)  # type: ignore[arg-type]
+            except ActionError as error:
+                rule_form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Rule added."))
+                return redirect("visitor_settings")
+    return render(request, "visitors/settings.html", {
+        "settings_form": settings_form, "rule_form": rule_form,
+        "rules": InvitationRule.objects.all(),
+    })
+
+
+@manager_required
+@require_POST
+def delete_rule(request: HttpRequest, rule_id: str) -> HttpResponse:
+    rule = get_object_or_404(InvitationRule, public_id=rule_id)
+    actions.delete_invitation_rule(rule, actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, _("Rule deleted."))
+    return redirect("visitor_settings")

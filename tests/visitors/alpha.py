@@ -17,7 +17,10 @@ def _alpha(objects):
         with scope(account=a):
             invitation = actions.invite_visitor(a, visitor_id, text="Alpha invitation",
                                                 agent=objects.pair.agent_a)
-        objects.visitors = {"visitor": visitor_id, "invitation": invitation.public_id}
+            rule = actions.save_invitation_rule(a, None, {"name": "Alpha rule",
+                                                          "text": "Alpha rule text"})
+        objects.visitors = {"visitor": visitor_id, "invitation": invitation.public_id,
+                            "rule": rule.public_id}
     return objects.visitors
 
 
@@ -27,3 +30,7 @@ def visitor_id(objects) -> dict:
 
 def invitation_id(objects) -> dict:
     return {"invitation_id": _alpha(objects)["invitation"]}
+
+
+def rule_id(objects) -> dict:
+    return {"rule_id": _alpha(objects)["rule"]}
