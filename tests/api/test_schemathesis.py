@@ -11,10 +11,13 @@ examples per operation (default 12)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django_scopes import scope
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
@@ -106,7 +109,8 @@ def test_the_api_keeps_to_its_own_document_and_tenants_apart(two_tenants, settin
             case.validate_response(response, excluded_checks=EXCLUDED_CHECKS)
 
         try:
-            fuzz()
+            with connection_kept():
+                fuzz()
         except (Exception, BaseExceptionGroup) as exc:  # one run names every failing operation
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
     assert failures == [], "\n\n".join(failures)
@@ -117,3 +121,18 @@ def settings_module(settings):
     # Generated requests must not run into the per-key limit.
     settings.SARUNA_API_RATE_LIMIT = 10**6
     return settings
+
+
+@contextmanager
+def connection_kept():
+    """Django's WSGI handler closes the database connection after each request; inside the
+    test's transaction (PostgreSQL) that would end it. Django's test client keeps it the same
+    way, and reconnects the handler after each of its own requests, so this wraps only the
+    requests made through the WSGI handler."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
