@@ -185,6 +185,8 @@ class Target:
                                 additional_headers=origin, **loopback)
         await visitor.send(json.dumps({"type": "hello", "token": pair["token"],
                                        "after_seq": 0}))
+        while json.loads(await visitor.recv())["type"] != "state":
+            pass  # the catch-up before it
         return agent, visitor
 
     def frame(self, n: int, sent_at: float) -> str:
