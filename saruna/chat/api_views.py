@@ -23,12 +23,13 @@ from django.http.response import HttpResponseBase
 from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saruna.chat import actions, queries
 from saruna.chat.models import Chat, ChatButton, ChatMessage, ChatStatus, MessageKind
 from saruna.contacts.common import ActionError
 from saruna.core import ratelimit
+from saruna.core.net import allow_any_origin
 from saruna.tickets import files as ticket_files
 from saruna.visitors.identity import (
     issue_visitor_token,
@@ -130,8 +131,11 @@ def _visitor_chat(request: HttpRequest, chat_id: str, body: dict | None = None) 
 
 
 @widget_endpoint
-@require_GET
-def config(request: HttpRequest, button_id: str) -> HttpResponse:
+@require_http_methods(["GET", "OPTIONS"])
+def config(request: HttpRequest, button_id: str) -> HttpResponseBase:
+    """Read by the loader on the host page, another origin: it answers CORS."""
+    if request.method == "OPTIONS":
+        return allow_any_origin(HttpResponse(status=204), "GET, OPTIONS")
     button = _button(button_id)
     language = _language(request, button)
     data = queries.widget_config(button, language)
@@ -140,7 +144,7 @@ def config(request: HttpRequest, button_id: str) -> HttpResponse:
     data["tracking"] = _tracking_config(request)
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
-    return response
+    return allow_any_origin(response, "GET, OPTIONS")
 
 
 def _tracking_config(request: HttpRequest) -> dict[str, Any] | None:

@@ -408,6 +408,9 @@ def default_texts() -> dict[str, str]:
                                     "answer by e-mail."),
         "queued": gettext("Please wait, an agent will be with you shortly."),
         "ended": gettext("The chat has ended. Thank you!"),
+        # The invitation bubble's answer button and its dismiss button's label.
+        "reply": gettext("Reply"),
+        "dismiss": gettext("Dismiss"),
     }
 
 

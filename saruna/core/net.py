@@ -1,9 +1,12 @@
-"""Client network facts: the address, and the network it belongs to."""
+"""Client network facts (the address, and the network it belongs to) and CORS for the widget."""
 
 import ipaddress
+from typing import TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
+
+Response = TypeVar("Response", bound=HttpResponseBase)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -24,3 +27,13 @@ def network_of(ip: str | None) -> str:
         return ""
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def allow_any_origin(response: Response, methods: str = "POST, OPTIONS") -> Response:
+    """CORS for the widget's endpoints: host pages on any origin call them without cookies,
+    and what authorises a call is the visitor token it carries, not the origin."""
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = methods
+    response["Access-Control-Allow-Headers"] = "Content-Type, X-Saruna-Visitor"
+    response["Access-Control-Max-Age"] = "86400"
+    return response

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from saruna.accounts.decorators import manager_required
 from saruna.contacts.common import ActionError
-from saruna.core.net import client_ip
+from saruna.core.net import allow_any_origin, client_ip
 from saruna.visitors import actions, tracking
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.forms import InvitationRuleForm, TrackingSettingsForm
@@ -32,18 +32,8 @@ MAX_BODY = 16 * 1024
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "saruna" / "widget"
 
 
-def _cors(response: HttpResponse) -> HttpResponse:
-    """Host pages on any origin may call the widget endpoints; they carry no cookies, and the
-    visitor token in the body is what authorises them."""
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    response["Access-Control-Allow-Headers"] = "Content-Type, X-Saruna-Visitor"
-    response["Access-Control-Max-Age"] = "86400"
-    return response
-
-
 def _error(message: str, code: str = "invalid") -> HttpResponse:
-    return _cors(JsonResponse({"message": message}, status=STATUS.get(code, 400)))
+    return allow_any_origin(JsonResponse({"message": message}, status=STATUS.get(code, 400)))
 
 
 def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -54,9 +44,9 @@ def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "OPTIONS":
-            return _cors(HttpResponse(status=204))
+            return allow_any_origin(HttpResponse(status=204))
         if request.method != "POST":
-            return _cors(JsonResponse({"message": _("Use POST.")}, status=405))
+            return allow_any_origin(JsonResponse({"message": _("Use POST.")}, status=405))
         if len(request.body) > MAX_BODY:
             return _error(_("The request is too large."), "too_large")
         try:
@@ -69,7 +59,7 @@ def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         if token and "token" not in payload:
             payload["token"] = token
         try:
-            return _cors(view(request, payload, *args, **kwargs))
+            return allow_any_origin(view(request, payload, *args, **kwargs))
         except ActionError as error:
             return _error(error.message, error.code)
 

@@ -73,6 +73,22 @@ def test_config_gives_a_fresh_token_once_and_speaks_the_visitors_language(accoun
     assert "token" not in again.json() and again.json()["language"] == "en"
 
 
+def test_config_answers_host_pages_on_other_origins(account, button):
+    """The loader reads config.json from the customer's own site, another origin: without
+    these headers the browser hides the answer and no button ever shows."""
+    browser = Browser(account)
+    path = f"/widget/{button.public_id}/config.json"
+    preflight = browser.client.options(path, HTTP_ORIGIN="https://shop.example",
+                                       HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-saruna-visitor")
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "X-Saruna-Visitor" in preflight["Access-Control-Allow-Headers"]
+    answer = browser.get(path)
+    assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == "*"
+    texts = answer.json()["button"]["texts"]
+    assert (texts["reply"], texts["dismiss"]) == ("Reply", "Dismiss")  # the invitation bubble
+
+
 def test_a_chat_starts_queued_for_the_agent_and_the_prechat_form_is_checked(account, button):
     browser = Browser(account)
     refused = browser.start(button, fields={"email": "vera@example.com"})
