@@ -53,6 +53,7 @@ def test_a_busy_site_stays_under_the_frame_cap(asgi_server):
     cookie = session_cookie(account, agent)
     window = 4.0
     frames: list[tuple[float, dict]] = []
+    watched: list[float] = []
 
     _beats(account.pk, 0, VISITORS)  # everyone is on the site
 
@@ -65,10 +66,14 @@ def test_a_busy_site_stays_under_the_frame_cap(asgi_server):
         writer = threading.Thread(target=_busy_site, args=(account.pk, stop))
         writer.start()
         try:
+            # At least the window, longer while no frame came yet (a busy CI box writes the
+            # beats slowly); the rate is measured over the whole time watched.
             started = time.monotonic()
-            while time.monotonic() - started < window:
+            while (time.monotonic() - started < window
+                   or (not frames and time.monotonic() - started < 60)):
                 with contextlib.suppress(TimeoutError):
                     frames.append((time.monotonic(), await socket.next(timeout=0.2)))
+            watched.append(time.monotonic() - started)
         finally:
             stop.set()
             writer.join()
@@ -76,8 +81,8 @@ def test_a_busy_site_stays_under_the_frame_cap(asgi_server):
 
     run_async(watch())
     cap = 1 / consumers.PUSH_SECONDS
-    per_second = len(frames) / window
-    print(f"\n{len(frames)} frames in {window:.0f} s ({per_second:.1f}/s; cap {cap:.0f}/s) "
+    per_second = len(frames) / watched[0]
+    print(f"\n{len(frames)} frames in {watched[0]:.0f} s ({per_second:.1f}/s; cap {cap:.0f}/s) "
           f"for {VISITORS} visitors")
     assert frames, "the agent got no updates while the site was busy"
     assert per_second <= cap + 0.5
