@@ -54,7 +54,7 @@ def asgi_server(transactional_db, settings) -> Iterator[LiveServer]:
     thread.join(timeout=5)
 
 
-def run_async(coroutine) -> None:
+def run_async(coroutine, timeout: float = 60) -> None:
     """Runs a client coroutine to its end in a thread of its own: the browser tests' sync
     Playwright keeps an event loop running in the main thread for the whole session."""
     errors: list[BaseException] = []
@@ -67,6 +67,7 @@ def run_async(coroutine) -> None:
 
     thread = threading.Thread(target=target)
     thread.start()
-    thread.join(timeout=60)
+    thread.join(timeout=timeout)
     if errors:
         raise errors[0]
+    assert not thread.is_alive(), f"the client was still running after {timeout:.0f} s"
