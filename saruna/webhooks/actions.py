@@ -202,6 +202,14 @@ def send_test(webhook: Webhook) -> Delivery:
     return delivery
 
 
+def test_outcome(delivery: Delivery) -> str:
+    """How a test ping went, for whoever asked for it."""
+    if delivery.status == Delivery.Status.SENT:
+        return gettext("The test event was delivered (HTTP %(status)s).") % {
+            "status": delivery.status_code}
+    return gettext("The test event failed: %(error)s") % {"error": delivery.last_error}
+
+
 def purge_old_deliveries(older_than: timedelta = LOG_KEPT) -> int:
     """Deletes finished deliveries older than ``older_than`` (of every account, with the
     scope disabled)."""

@@ -20,9 +20,12 @@ class Event(models.TextChoices):
     TICKET_UPDATED = "ticket.updated", _("Ticket updated")
     MESSAGE_GROUP_CREATED = "message_group.created", _("Message added to a ticket")
     CONTACT_CREATED = "contact.created", _("Contact created")
+    CONTACT_UPDATED = "contact.updated", _("Contact changed")
+    CONTACT_DELETED = "contact.deleted", _("Contact deleted")
     CHAT_STARTED = "chat.started", _("Chat started")
     CHAT_ENDED = "chat.ended", _("Chat ended")
     CONVERSION_CREATED = "conversion.created", _("Conversion recorded")
+    SLA_BREACHED = "sla.breached", _("SLA deadline missed")
 
 
 # Sent only by "Send test"; nobody subscribes to it.

@@ -102,12 +102,8 @@ def webhook_secret(request: HttpRequest, webhook_id: str) -> HttpResponse:
 def webhook_test(request: HttpRequest, webhook_id: str) -> HttpResponse:
     _user, webhook = _webhook(request, webhook_id)
     delivery = actions.send_test(webhook)
-    if delivery.status == Delivery.Status.SENT:
-        messages.success(request, _("The test event was delivered (HTTP %(status)s).") % {
-            "status": delivery.status_code})
-    else:
-        messages.error(request, _("The test event failed: %(error)s") % {
-            "error": delivery.last_error})
+    delivered = delivery.status == Delivery.Status.SENT
+    (messages.success if delivered else messages.error)(request, actions.test_outcome(delivery))
     return redirect("webhook_log", webhook_id=webhook.public_id)
 
 

@@ -48,6 +48,7 @@ RESOURCES = [
     "api_keys",
     "billing",
     "my_account",
+    "webhooks",
 ]
 
 ACTION_STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
