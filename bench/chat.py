@@ -102,56 +102,117 @@ def run_relay(port: int) -> None:
 
 
 def seed(pairs: int) -> list[dict]:
-    """N running chats, each with its own agent (a session cookie) and visitor token."""
+    """N running chats, each with its own agent (a session cookie) and visitor token.
+
+    Written with bulk inserts, row for row what ``start_chat`` and ``accept_ring`` leave
+    behind for a chat that an agent took: the visitor and its contact, the ticket (status
+    T, the agent's) with the chat's message group and its first line ("… joined the
+    chat."), the chat (chatting, seq 1) and that line as its message 1. Only the seeding is
+    short-cut: the measured messages take the real path (socket → action → broadcast)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.db import transaction
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
 
     from saruna.accounts.models import User
     from saruna.chat import actions, queries
-    from saruna.chat.models import AgentAvailability, ChatButton
+    from saruna.chat.models import (
+        AgentAvailability,
+        Chat,
+        ChatButton,
+        ChatMessage,
+        ChatStatus,
+        MessageKind,
+    )
+    from saruna.contacts.models import Contact
+    from saruna.core.ids import new_code
     from saruna.core.models import Account, Plan
-    from saruna.tickets.models import Department
-    from saruna.visitors.identity import issue_visitor_token, visitor_for_token
+    from saruna.tickets.models import (
+        ChannelType,
+        Department,
+        GroupType,
+        Message,
+        MessageGroup,
+        MessageType,
+        Status,
+        Ticket,
+    )
+    from saruna.visitors.identity import issue_visitor_token, visitor_id_from_token
+    from saruna.visitors.models import Visitor
 
     with scopes_disabled():
         plan, _ = Plan.objects.get_or_create(code="bench", defaults={"name": "Bench",
                                                                        "max_agents": 100000})
         account = Account.objects.create(slug="bench", name="Bench", plan=plan,
                                          status=Account.Status.ACTIVE)
+    now = timezone.now()
+    numbers = range(pairs)
+
+    def ids(rows: list) -> list:
+        """Public ids, which ``save`` would have drawn (bulk inserts skip it)."""
+        for row in rows:
+            if hasattr(row, "make_public_id") and not row.public_id:
+                row.public_id = row.make_public_id()
+        return rows
+
     with scope(account=account):
         actions.save_chat_settings(account, away_grace_seconds=86400, max_queue=pairs + 1)
-        users = User.objects.bulk_create([
+        users = User.objects.bulk_create(ids([
             User(account=account, email=f"agent{n}@bench.test", full_name=f"Agent {n}",
-                 password="!") for n in range(pairs)])
-        departments = Department.objects.bulk_create([
-            Department(account=account, public_id=f"d{n}", name=f"Desk {n}")
-            for n in range(pairs)])
-        Department.agents.through.objects.bulk_create([
+                 password="!") for n in numbers]))
+        departments = Department.objects.bulk_create(ids([
+            Department(account=account, public_id=f"d{n}", name=f"Desk {n}") for n in numbers]))
+        Department.agents.through.objects.bulk_create(ids([
             Department.agents.through(department_id=d.pk, user_id=u.pk)
-            for d, u in zip(departments, users, strict=True)])
-        AgentAvailability.objects.bulk_create([
-            AgentAvailability(account=account, user=u, status="online", last_seen=timezone.now())
-            for u in users])
-        buttons = ChatButton.objects.bulk_create([
+            for d, u in zip(departments, users, strict=True)]))
+        AgentAvailability.objects.bulk_create(ids([
+            AgentAvailability(account=account, user=u, status="online", last_seen=now)
+            for u in users]))
+        buttons = ChatButton.objects.bulk_create(ids([
             ChatButton(account=account, public_id=f"b{n}", name=f"Button {n}", department=d)
-            for n, d in enumerate(departments)])
+            for n, d in enumerate(departments)]))
+        contacts = Contact.objects.bulk_create(ids([
+            Contact(account=account, firstname="Visitor", lastname=str(n),
+                    system_name=f"Visitor {n}") for n in numbers]))
+        tokens = [issue_visitor_token(account) for _n in numbers]
+        visitors = Visitor.objects.bulk_create(ids([
+            Visitor(account=account, public_id=visitor_id_from_token(account, token),
+                    contact=contact) for token, contact in zip(tokens, contacts, strict=True)]))
+        tickets = Ticket.objects.bulk_create(ids([
+            Ticket(account=account, code=new_code(), subject=f"Chat with Visitor {n}",
+                   owner=contacts[n], department=departments[n], agent=users[n],
+                   channel_type=ChannelType.CHAT_BUTTON, status=Status.CHATTING,
+                   date_created=now, date_changed=now, last_activity=now,
+                   last_activity_public=now) for n in numbers]))
+        groups = MessageGroup.objects.bulk_create(ids([
+            MessageGroup(account=account, ticket=ticket, type=GroupType.CHAT, datecreated=now,
+                         sort_order=1, author_user=user)
+            for ticket, user in zip(tickets, users, strict=True)]))
+        lines = Message.objects.bulk_create(ids([
+            Message(account=account, group=group, type=MessageType.SYSTEM_PUBLIC,
+                    body=f"Agent {n} joined the chat.", text=f"Agent {n} joined the chat.",
+                    datecreated=now, author_user=users[n])
+            for n, group in enumerate(groups)]))
+        chats = Chat.objects.bulk_create(ids([
+            Chat(account=account, ticket=tickets[n], visitor=visitors[n], button=buttons[n],
+                 department=departments[n], agent=users[n], status=ChatStatus.CHATTING,
+                 fields={"name": f"Visitor {n}"}, date_queued=now, date_accepted=now,
+                 visitor_last_seen=now, last_seq=1, group=groups[n]) for n in numbers]))
+        ChatMessage.objects.bulk_create(ids([
+            ChatMessage(account=account, chat=chat, seq=1, client_id="system-1",
+                        kind=MessageKind.SYSTEM, body=line.body, ticket_message=line, date=now)
+            for chat, line in zip(chats, lines, strict=True)]))
         seeded = []
-        for n, (user, button) in enumerate(zip(users, buttons, strict=True)):
-            token = issue_visitor_token(account)
-            chat, _new = actions.start_chat(button, visitor_for_token(account, token),
-                                            fields={"name": f"Visitor {n}"})
-            actions.accept_ring(chat, user)
-            session = SessionStore()
-            session[SESSION_KEY] = user.pk
-            session[BACKEND_SESSION_KEY] = "saruna.accounts.backends.AccountEmailBackend"
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.create()
-            seeded.append({"chat": chat.public_id, "token": token,
-                           "cookie": session.session_key, "agent": user.pk})
-            if n % 100 == 99:
-                print(f"  seeded {n + 1} chats", flush=True)
+        with transaction.atomic():
+            for user, chat, token in zip(users, chats, tokens, strict=True):
+                session = SessionStore()
+                session[SESSION_KEY] = user.pk
+                session[BACKEND_SESSION_KEY] = "saruna.accounts.backends.AccountEmailBackend"
+                session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+                session.create()
+                seeded.append({"chat": chat.public_id, "token": token,
+                               "cookie": session.session_key, "agent": user.pk})
         assert queries.chat_settings(account).away_grace_seconds == 86400
     return seeded
 
