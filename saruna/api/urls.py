@@ -6,6 +6,7 @@ in one transaction together with their audit event."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import wraps
@@ -28,6 +29,9 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if unstorable_input(request):
+            return finish(request, error(request, 400, gettext(
+                "Text must not contain NUL characters or unpaired surrogates.")))
         write = request.method not in READS
         with transaction.atomic() if write else nullcontext():
             response = view(request, *args, **kwargs)
@@ -40,6 +44,36 @@ def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         return finish(request, response)
 
     return wrapped
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode()  # fails on a lone surrogate
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+def unstorable_input(request: HttpRequest) -> bool:
+    """Whether the query or a JSON body holds text no database can store (NUL, a lone
+    surrogate from a ``\\ud800`` escape): refused as bad input rather than failing at the
+    database with a 500."""
+    if any(_unstorable(v) for values in request.GET.lists() for v in values[1]):
+        return True
+    if request.method in READS or request.content_type != "application/json":
+        return False
+    try:
+        return _unstorable(json.loads(request.body))
+    except ValueError:
+        return False  # ninja answers malformed JSON itself
 
 
 def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
