@@ -1,7 +1,7 @@
 """English and Latvian ship complete; the profile's language wins, then the browser's."""
 
-import ast
 import gettext
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +10,12 @@ from tests.factories import make_user
 from tests.tenancy import host_client
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "lv" / "LC_MESSAGES"
+
+
+def po_string(quoted: str) -> str:
+    """A .po file's quoted string. Its escapes (\\n, \\t, \\", \\\\) are JSON's; json, not
+    ast.literal_eval, which once raised a SystemError under parallel test workers."""
+    return json.loads(quoted)
 
 
 def po_entries(path: Path) -> list[dict]:
@@ -24,7 +30,7 @@ def po_entries(path: Path) -> list[dict]:
         current = current or {"flags": "", "msgctxt": "", "msgid": "", "msgstr": []}
         if line.startswith("msgctxt "):
             field = "msgctxt"
-            current["msgctxt"] = ast.literal_eval(line[8:])
+            current["msgctxt"] = po_string(line[8:])
         elif line.startswith("#,"):
             current["flags"] += line
         elif line.startswith("#"):
@@ -33,14 +39,14 @@ def po_entries(path: Path) -> list[dict]:
             field = "plural"
         elif line.startswith("msgid "):
             field = "msgid"
-            current["msgid"] = ast.literal_eval(line[6:])
+            current["msgid"] = po_string(line[6:])
         elif line.startswith("msgstr"):
             field = "msgstr"
-            current["msgstr"].append(ast.literal_eval(line.split(" ", 1)[1]))
+            current["msgstr"].append(po_string(line.split(" ", 1)[1]))
         elif line.startswith('"') and field == "msgid":
-            current["msgid"] += ast.literal_eval(line)
+            current["msgid"] += po_string(line)
         elif line.startswith('"') and field == "msgstr":
-            current["msgstr"][-1] += ast.literal_eval(line)
+            current["msgstr"][-1] += po_string(line)
     return [e for e in entries if e["msgid"]]
 
 
