@@ -246,9 +246,17 @@ def test_settings_pages_are_isolated(two_tenants):
     assert "Alpha" not in b_page
 
 
-def test_settings_index_links_the_contact_forms_for_managers(owner_client, agent):
+MANAGERS_PAGES = ["/settings/forms/", "/settings/sla/", "/settings/chat/buttons/",
+                  "/settings/chat/", "/settings/visitors/"]
+
+
+def test_settings_index_links_the_managers_pages_for_managers_only(owner_client, agent):
     from tests.tenancy import host_client
 
-    assert 'href="/settings/forms/"' in owner_client.get("/settings/").content.decode()
+    page = owner_client.get("/settings/").content.decode()
+    for url in MANAGERS_PAGES:
+        assert f'href="{url}"' in page
+        assert owner_client.get(url).status_code == 200
     page = host_client(agent.account, agent).get("/settings/").content.decode()
-    assert 'href="/settings/forms/"' not in page
+    for url in MANAGERS_PAGES:
+        assert f'href="{url}"' not in page
