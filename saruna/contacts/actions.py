@@ -68,6 +68,7 @@ def update_contact(contact: Contact, *, actor: User | None = None, **fields: Any
         if changed:
             _history(contact, ContactEvent.Kind.UPDATED, actor, fields=changed)
             search_index.reindex_contact(contact)
+            webhooks.contact_updated(contact, changed)
     return contact
 
 
@@ -289,6 +290,8 @@ def merge_contacts(keep: Contact, merge_away: Contact, *, actor: User | None = N
         keep.save()
         _history(keep, ContactEvent.Kind.MERGED_IN, actor, other=merge_away)
         _history(merge_away, ContactEvent.Kind.MERGED_AWAY, actor, other=keep)
+        webhooks.contact_updated(keep, ["merged"])
+        webhooks.contact_deleted(merge_away, merged_into=keep)
         # Tickets and addresses moved to ``keep``; the tombstone's document loses them.
         search_index.reindex_contacts(Contact.objects.filter(pk__in=[keep.pk, merge_away.pk]))
         audit.record(
@@ -330,6 +333,7 @@ def delete_contact(
             contact.account, "contact.deleted", actor=actor, target=contact,
             delete_tickets=delete_tickets,
         )
+        webhooks.contact_deleted(contact)
         contact.delete()
         # Its tickets now show the name and address it had (``deleted_owner_*``).
         search_index.reindex_tickets(Ticket.objects.filter(pk__in=owned))
@@ -384,6 +388,7 @@ def register(party: Party, registration_email: str, *, actor: User | None = None
             ) from exc
         if isinstance(party, Contact):
             _history(party, ContactEvent.Kind.REGISTERED, actor, email=party.registration_email)
+            webhooks.contact_updated(party, ["registration_email", "type"])
     return party
 
 
@@ -395,6 +400,7 @@ def unregister(party: Party, *, actor: User | None = None) -> Party:
         party.save()
         if isinstance(party, Contact):
             _history(party, ContactEvent.Kind.UNREGISTERED, actor)
+            webhooks.contact_updated(party, ["registration_email", "type"])
     return party
 
 

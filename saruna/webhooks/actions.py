@@ -91,6 +91,20 @@ def contact_created(contact: Contact) -> None:
     emit(contact.account, Event.CONTACT_CREATED, lambda: {"contact": payloads.contact(contact)})
 
 
+def contact_updated(contact: Contact, changed: list[str]) -> None:
+    """``changed`` names the contact's fields that were written."""
+    emit(contact.account, Event.CONTACT_UPDATED,
+         lambda: {"contact": payloads.contact(contact), "changed": sorted(changed)})
+
+
+def contact_deleted(contact: Contact, merged_into: Contact | None = None) -> None:
+    """Called before the row goes (the payload is read at once), or when a merge leaves the
+    contact behind as a tombstone the API no longer shows (``merged_into`` the survivor)."""
+    emit(contact.account, Event.CONTACT_DELETED, lambda: {
+        "contact": payloads.contact(contact),
+        "merged_into": merged_into.public_id if merged_into is not None else None})
+
+
 def chat_started(chat: Chat) -> None:
     emit(chat.account, Event.CHAT_STARTED,
          lambda: {"chat": payloads.chat(chat), "ticket": payloads.ticket(chat.ticket)})

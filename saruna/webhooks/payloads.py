@@ -50,9 +50,13 @@ def message_group(group: MessageGroup) -> dict[str, Any]:
 
 
 def contact(contact: Contact) -> dict[str, Any]:
+    """Read again: an action that just replaced the contact's e-mails, phones or groups
+    leaves the caller's prefetched lists behind."""
     from saruna.api.v3.contacts import contact_out
 
-    return contact_out(_request(contact.account), contact)
+    fresh = Contact.objects.select_related("company", "account").prefetch_related(
+        "emails", "phones", "groups").get(pk=contact.pk)
+    return contact_out(_request(fresh.account), fresh)
 
 
 def chat(chat: Any) -> dict[str, Any]:
