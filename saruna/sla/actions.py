@@ -1,8 +1,10 @@
-"""Writing SLA levels. One transaction each; bad input raises ActionError and changes nothing.
-(SLA records are written by :mod:`saruna.sla.tracking` from the ticket actions.)"""
+"""Writing SLA levels, and noticing missed deadlines. One transaction each; bad input raises
+ActionError and changes nothing. (SLA records are written by :mod:`saruna.sla.tracking` from
+the ticket actions.)"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,8 +16,9 @@ from saruna.contacts.common import ActionError, save_record
 from saruna.core import audit
 from saruna.core.models import Account
 from saruna.core.timezones import validate_zone_name
+from saruna.sla import tracking
 from saruna.sla.business_time import WEEKDAYS, Schedule
-from saruna.sla.models import Metric, SlaLevel
+from saruna.sla.models import Metric, SlaLevel, SlaRecord
 
 _WRITABLE = ("name", *Metric.values, "time_zone", "business_hours", "holidays", "is_default")
 
@@ -63,6 +66,26 @@ def delete_sla_level(level: SlaLevel, *, actor: User | None = None) -> None:
     with transaction.atomic():
         audit.record(level.account, "sla_level.deleted", actor=actor, target=level)
         level.delete()
+
+
+# Records handled per account and run; the rest wait for the next run a minute later.
+BREACH_BATCH = 500
+
+
+def overdue(now: datetime) -> dict[str, Any]:
+    """The filter of running records whose deadline passed by ``now``, not yet announced."""
+    return {"date_closed__isnull": True, "date_due__lte": now, "breach_noticed_at__isnull": True}
+
+
+def notice_breaches(now: datetime) -> int:
+    """Announces every running record of the scope's account whose deadline has passed
+    (``sla.breached``, once per record); answers how many this call announced."""
+    due = SlaRecord.objects.filter(**overdue(now)).select_related("ticket", "level")
+    noticed = 0
+    for record in due.order_by("date_due", "pk")[:BREACH_BATCH]:
+        with transaction.atomic():
+            noticed += tracking.notice_breach(record, now)
+    return noticed
 
 
 def _check(fields: dict[str, Any]) -> None:

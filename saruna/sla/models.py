@@ -103,6 +103,8 @@ class SlaRecord(TenantModel):
     total_time = models.PositiveIntegerField()
     # Business seconds from start to close; None while running (computed on reading).
     elapsed_time = models.PositiveIntegerField(null=True, blank=True)
+    # When Saruna noticed the deadline pass unmet and announced it (``sla.breached``), once.
+    breach_noticed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["date_created", "pk"]

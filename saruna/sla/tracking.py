@@ -1,6 +1,8 @@
 """Starting and closing SLA records. The ticket actions call these inside their own
 transaction at the points where a ticket opens, a customer writes, an agent answers, and a
-ticket's agent or status changes; nothing here commits or publishes on its own.
+ticket's agent or status changes; nothing here commits or publishes on its own. A missed
+deadline is noticed here when the record closes late, and by the periodic check
+(:func:`saruna.sla.actions.notice_breaches`) while it still runs.
 
 The ticket's ``date_due`` follows the earliest deadline of its running records (the API's
 "due moment of the next pending SLA metric"); a ticket no level ever applied to keeps the
@@ -16,6 +18,7 @@ from django.db.models import Min
 
 from saruna.sla.models import ANSWER_METRICS, Metric, SlaLevel, SlaRecord
 from saruna.tickets.models import ChannelType, Status, Ticket
+from saruna.webhooks import actions as webhooks
 
 # Statuses in which nobody waits any more: every running record stops there.
 _FINISHED = frozenset({Status.RESOLVED, Status.CLOSED, Status.DELETED, Status.SPAM})
@@ -108,8 +111,22 @@ def _close(ticket: Ticket, metrics: Iterable[str], now: datetime) -> int:
         record.date_closed = now
         record.elapsed_time = record.level.schedule.elapsed(record.date_created, now)
         record.save(update_fields=["date_closed", "elapsed_time"])
+        if record.date_due is not None and record.date_due < now:
+            notice_breach(record, now)  # met late, before the periodic check saw it
         count += 1
     return count
+
+
+def notice_breach(record: SlaRecord, now: datetime) -> bool:
+    """Marks ``record``'s missed deadline as noticed and announces it (``sla.breached``),
+    once per record however often and by whom it is called; True if this call did."""
+    marked = SlaRecord.objects.filter(pk=record.pk, breach_noticed_at__isnull=True).update(
+        breach_noticed_at=now)
+    if not marked:
+        return False
+    record.breach_noticed_at = now
+    webhooks.sla_breached(record)
+    return True
 
 
 def _refresh_due(ticket: Ticket) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from saruna.accounts.models import User
     from saruna.chat.models import Chat
     from saruna.contacts.models import Contact
+    from saruna.sla.models import SlaRecord
     from saruna.tickets.models import MessageGroup, Ticket
     from saruna.visitors.models import Conversion
 
@@ -103,6 +104,11 @@ def contact_deleted(contact: Contact, merged_into: Contact | None = None) -> Non
     emit(contact.account, Event.CONTACT_DELETED, lambda: {
         "contact": payloads.contact(contact),
         "merged_into": merged_into.public_id if merged_into is not None else None})
+
+
+def sla_breached(record: SlaRecord) -> None:
+    emit(record.account_id, Event.SLA_BREACHED, lambda: {
+        "ticket": payloads.ticket(record.ticket), "sla": payloads.sla_record(record)})
 
 
 def chat_started(chat: Chat) -> None:

@@ -59,6 +59,13 @@ def contact(contact: Contact) -> dict[str, Any]:
     return contact_out(_request(fresh.account), fresh)
 
 
+def sla_record(record: Any) -> dict[str, Any]:
+    """One SLA measurement as ``GET /slas/{ticketId}/history`` shows it (``SlaHistory``)."""
+    from saruna.api.v3.slas import history_out
+
+    return history_out(_request(record.ticket.account), record)
+
+
 def chat(chat: Any) -> dict[str, Any]:
     """A chat as ``GET /chats`` lists it (``ChatInformation``)."""
     from saruna.api.v3.chats import chat_out
