@@ -3,7 +3,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
@@ -69,11 +69,15 @@ class AccountAccessMiddleware:
         return response
 
 
+# Where programs, not people, call: they are answered in the API's own error format.
+API_PATH = "/api/"
+
+
 class SuspendedAccountMiddleware:
     """A suspended account's pages say why and how to restore it instead of opening; its data
     is kept. Provider staff under support access still get in, to help restore it, and so
     does the owner of an account suspended for billing, to log in and restore it under
-    "My account"."""
+    "My account". The API answers 403 with ``{"message": ...}`` (API §3.7)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -88,6 +92,10 @@ class SuspendedAccountMiddleware:
             or billing_views.open_while_suspended(request)
         ):
             return self.get_response(request)
+        if request.path.startswith(API_PATH):
+            return JsonResponse({"message": gettext(
+                "This account is suspended; the API answers again once the account owner "
+                "restores it.")}, status=403)
         context = {"billing_hold": billing_views.billing_hold(account)}
         return TemplateResponse(request, "web/account_suspended.html", context,
                                 status=403).render()
