@@ -29,6 +29,7 @@ from saruna.visitors.models import (
     Visitor,
     VisitSession,
 )
+from saruna.visitors.queries import agent_can_chat
 from saruna.webhooks import actions as webhooks
 
 SETTINGS_FIELDS = (
@@ -108,6 +109,10 @@ def invite_visitor(
     visitor = Visitor.objects.filter(public_id=visitor_id).first()
     if visitor is None or state is None or visitor_id not in live.online_ids(account.pk):
         raise ActionError(_("This visitor is no longer on the web site."), "not_found")
+    if agent is not None and not agent_can_chat(agent):
+        # Else the visitor who accepts is told that nobody is online.
+        raise ActionError(_("Set your chat status to online first: accepting the invitation "
+                            "starts a chat with you."), "conflict")
     with transaction.atomic():
         if Invitation.objects.filter(
                 visitor=visitor, status__in=[Invitation.Status.PENDING, Invitation.Status.SHOWN],

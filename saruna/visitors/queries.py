@@ -67,6 +67,18 @@ def agents_available(account: Account) -> bool:
     return any(present_agents(department, now) for department in Department.objects.all())
 
 
+def agent_can_chat(agent: Any) -> bool:
+    """Whether the agent could take a chat now: online in one of their departments and their
+    browser there (an agent's invitation is answered by a chat that rings them)."""
+    from saruna.chat.queries import present_agents
+    from saruna.tickets.models import Department
+
+    now = timezone.now()
+    return any(present.user_id == agent.pk
+               for department in Department.objects.filter(agents=agent)
+               for present in present_agents(department, now))
+
+
 def latest_session(visitor: Visitor) -> VisitSession | None:
     return VisitSession.objects.filter(visitor=visitor).order_by("-started_at").first()
 

@@ -1,7 +1,8 @@
 """Visitors in real browsers: a shop on another origin embeds the widget; a visitor from Riga
 arrives from a newsletter and sees three pages; the agent's Online visitors screen shows them
-on the list and the map with source, place and path; the agent invites them, the invitation
-appears on the shop's page, and a conversion reaches the page's dataLayer."""
+on the list and the map with source, place and path; the agent invites them, the visitor
+accepts and they chat; the conversion the shop reports afterwards is credited to the agent,
+and every step reaches the page's dataLayer."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,10 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django_scopes import scope, scopes_disabled
 
+from saruna.chat.models import Chat
+from saruna.tickets.models import ChannelType
 from saruna.visitors.models import Conversion, Invitation, PageVisit, VisitSession
 from tests.chat.helpers import make_button
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_inbox import LAPTOP, log_in
+from tests.e2e.test_chat import open_desk
+from tests.e2e.test_inbox import LAPTOP
 from tests.factories import make_account, make_user
 from tests.servers import free_port
 
@@ -54,6 +58,8 @@ def shop_setup(asgi_server, settings):
     account = make_account("acme")
     anna = make_user(account, "anna@acme.test", full_name="Anna Bērziņa")
     button = make_button(account)
+    with scope(account=account):
+        button.department.agents.add(anna)  # as every new agent joins the default department
     shop = Shop(asgi_server.url("acme", "").rstrip("/"), button.public_id)
     yield account, anna, shop
     shop.server.shutdown()
@@ -76,9 +82,15 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
         visitor.wait_for_function("window.saruna && window.saruna._tracking")
         visitor.goto(f"{shop.url}{path}")
     visitor.wait_for_function("window.saruna && window.saruna._tracking")
+    # Nobody is online yet: the panel offers the offline form, and the visitor closes it.
+    opener = visitor.get_by_role("button", name="Chat with us")
+    opener.click()
+    chat = visitor.frame_locator("iframe[title='Chat with us']")
+    chat.get_by_text("Leave us a message").wait_for()
+    opener.click()
 
     agent = new_page(**LAPTOP)
-    log_in(agent, asgi_server, anna.email)
+    open_desk(agent, asgi_server, anna)
     agent.get_by_role("link", name="Visitors").click()
     row = agent.locator("#visitor-list tbody tr")
     row.locator(".v-pages", has_text="3").wait_for(timeout=15000)
@@ -105,10 +117,27 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     agent.get_by_text("Invitation sent.").wait_for()
     # The next heartbeat (20 s at most) brings it; the loader shows it as a bubble.
     visitor.get_by_text("Need help choosing a tree?").wait_for(timeout=30000)
-    assert "saruna_invitation_shown" in visitor.evaluate(
-        "window.dataLayer.map(entry => entry.event)")
     with scope(account=account):
         assert Invitation.objects.get().status == "shown"
+
+    # Accepting opens the panel (built while nobody was online) on the conversation.
+    visitor.get_by_role("button", name="Reply").click()
+    chat.get_by_role("textbox", name="Message", exact=True).fill("Which pear tree is hardy?")
+    chat.get_by_role("button", name="Send", exact=True).click()
+    chat.get_by_text("Need help choosing a tree?").wait_for()  # the invitation opens the chat
+    notice = agent.locator("#chat-ring-notice")
+    notice.get_by_text("New chat").wait_for()
+    notice.get_by_role("button", name="Accept").click()  # and on to the chat screen
+    pane = agent.locator(".chat-pane")
+    pane.get_by_role("log").get_by_text("Which pear tree is hardy?").wait_for()
+    pane.get_by_label("Message").fill("The Conference pear: it takes -30 °C.")
+    pane.get_by_label("Message").press("Enter")
+    chat.get_by_text("The Conference pear: it takes -30 °C.").wait_for()
+    with scope(account=account):
+        talk = Chat.objects.select_related("ticket").get()
+        assert talk.ticket.channel_type == ChannelType.INVITATION
+        assert (talk.agent, talk.invitation_id) == (anna, Invitation.objects.get().public_id)
+        assert Invitation.objects.get().status == "accepted"
 
     visitor.evaluate("saruna('conversion', {id: 'order-1', value: 49.9, currency: 'EUR'})")
     visitor.wait_for_function(
@@ -116,5 +145,11 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     event = visitor.evaluate(
         "window.dataLayer.find(entry => entry.event === 'saruna_conversion')")
     assert (event["transaction_id"], event["value"], event["currency"]) == ("order-1", 49.9, "EUR")
+    assert (event["saruna_chat"], event["saruna_agent"]) == (talk.public_id, "Anna Bērziņa")
+    assert visitor.evaluate("window.dataLayer.map(entry => entry.event)") == [
+        "saruna_invitation_shown", "saruna_invitation_accepted", "saruna_chat_started",
+        "saruna_conversion"]
     with scope(account=account):
-        assert Conversion.objects.get().value_minor == 4990
+        conversion = Conversion.objects.get()
+    assert (conversion.value_minor, conversion.chat_public_id, conversion.agent) == (
+        4990, talk.public_id, anna)

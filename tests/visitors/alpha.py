@@ -5,6 +5,7 @@ from django.test import Client
 from django_scopes import scope
 
 from saruna.visitors import actions
+from tests.chat.helpers import put_online
 from tests.visitors.helpers import beat, new_token
 
 
@@ -14,6 +15,7 @@ def _alpha(objects):
         token = new_token(a)
         beat(Client(HTTP_HOST=a.host), token, url="https://alpha.test/", title="Alpha page")
         visitor_id = token.split(".")[0]
+        put_online(objects.pair.agent_a)  # an agent invites while they could take the chat
         with scope(account=a):
             invitation = actions.invite_visitor(a, visitor_id, text="Alpha invitation",
                                                 agent=objects.pair.agent_a)

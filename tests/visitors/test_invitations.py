@@ -35,6 +35,7 @@ def test_a_manual_invitation_arrives_with_the_next_beat(account, agent, immediat
     token, client = new_token(account), tracker(account)
     beat(client, token)
     visitor_id = token.split(".")[0]
+    put_online(agent)
     response = immediate_commits(
         host_client(account, agent).post, f"/visitors/{visitor_id}/invite/", {"text": "Hi!"})
     assert response.status_code == 200
@@ -47,7 +48,24 @@ def test_a_manual_invitation_arrives_with_the_next_beat(account, agent, immediat
         assert Invitation.objects.get().status == "shown"
 
 
+def test_an_agent_invites_only_while_they_could_take_the_chat(account, agent,
+                                                             immediate_commits):
+    """Else the visitor who accepts is told that nobody is online."""
+    token, client = new_token(account), tracker(account)
+    beat(client, token)
+    invite = host_client(account, agent).post
+    path = f"/visitors/{token.split('.')[0]}/invite/"
+    response = immediate_commits(invite, path, {"text": "Hi!"})
+    assert response.status_code == 409
+    assert "Set your chat status to online first" in response.json()["message"]
+    put_online(agent, status="away")
+    assert immediate_commits(invite, path, {"text": "Hi!"}).status_code == 409
+    put_online(agent)
+    assert immediate_commits(invite, path, {"text": "Hi!"}).status_code == 200
+
+
 def test_an_offline_visitor_cannot_be_invited(account, agent):
+    put_online(agent)
     with scope(account=account), pytest.raises(ActionError):
         actions.invite_visitor(account, new_token(account).split(".")[0], text="Hi", agent=agent)
 
@@ -123,6 +141,7 @@ def test_caps_pause_between_invitations_and_per_day(account, time_machine, immed
 def test_accepting_marks_the_invitation(account, agent, immediate_commits):
     token, client = new_token(account), tracker(account)
     beat(client, token)
+    put_online(agent)
     with scope(account=account):
         invitation = immediate_commits(actions.invite_visitor, account, token.split(".")[0],
                                        text="Hi", agent=agent)

@@ -480,10 +480,10 @@
       box.append(el("p", { class: "field" }, label, input, el("span", { class: "field-error", id: `${id}-error` })));
     }
   };
+  const fetchConfig = () => fetch(`/widget/${encodeURIComponent(widget.button)}/config.json?lang=${document.documentElement.lang}`,
+    { headers: token ? { "X-Saruna-Visitor": token } : {}, credentials: "omit" }).then((response) => response.json());
   const configure = async () => {
-    const response = await fetch(`/widget/${encodeURIComponent(widget.button)}/config.json?lang=${document.documentElement.lang}`,
-      { headers: token ? { "X-Saruna-Visitor": token } : {}, credentials: "omit" });
-    config = await response.json();
+    config = await fetchConfig();
     const texts = config.button.texts || {};
     for (const node of document.querySelectorAll("[data-text]")) node.textContent = texts[node.dataset.text] || "";
     document.title = texts.title || document.title;
@@ -534,7 +534,11 @@
     if (data.type === "identity") identity = data.identity;
     else if (data.type === "opened") {
       visible = true;
-      if (data.invitation && !chat) invitation = data.invitation;
+      if (data.invitation && !chat) {
+        invitation = data.invitation;
+        // This panel may have shown the offline form before an agent came and invited.
+        if (config && !config.online) fetchConfig().then((fresh) => { config.online = fresh.online; startPane(); }, () => {});
+      }
       focusPane();
       markSeen();
     } else if (data.type === "closed") visible = false;
