@@ -251,6 +251,28 @@ def record_conversion(
     return conversion, True
 
 
+# --- chats, for Google Analytics -------------------------------------------------------------
+
+def chat_started(chat: Any) -> None:
+    """The chat app calls this where a chat starts (beside its webhook): the GA4 Measurement
+    Protocol gets ``saruna_chat_started`` once the transaction commits, when the account
+    has set it up."""
+    _chat_to_ga(chat, "saruna_chat_started")
+
+
+def chat_ended(chat: Any) -> None:
+    """As :func:`chat_started`, for ``saruna_chat_ended``."""
+    _chat_to_ga(chat, "saruna_chat_ended")
+
+
+def _chat_to_ga(chat: Any, event: str) -> None:
+    tracking = tracking_settings(chat.account)
+    if tracking.ga_measurement_id and tracking.ga_api_secret:
+        from saruna.visitors.tasks import send_chat_to_ga
+
+        enqueue_on_commit(send_chat_to_ga, chat.account_id, chat.pk, event)
+
+
 # --- retention -------------------------------------------------------------------------------
 
 def sweep_page_visits(account: Account) -> int:

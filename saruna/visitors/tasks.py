@@ -63,3 +63,23 @@ def send_conversion_to_ga(account: Account, conversion_id: int) -> None:
         "saruna_agent": conversion.agent.full_name if conversion.agent else "",
         "saruna_department": conversion.department_public_id,
     })
+
+
+@db_task(retries=3, retry_delay=60)
+@in_account
+def send_chat_to_ga(account: Account, chat_id: int, event: str) -> None:
+    """``saruna_chat_started`` or ``saruna_chat_ended``, with the same client id as the
+    visitor's conversions so that GA joins them."""
+    from saruna.chat.models import Chat
+
+    chat = Chat.objects.select_related("visitor", "agent", "department", "button").filter(
+        pk=chat_id).first()
+    if chat is None:
+        return
+    send_ga_event(account, chat.visitor.public_id if chat.visitor else chat.public_id, event, {
+        "saruna_chat": chat.public_id,
+        "saruna_button": chat.button.public_id if chat.button else "",
+        "saruna_department": chat.department.public_id,
+        "saruna_agent": chat.agent.full_name if chat.agent else "",
+        "saruna_invitation": chat.invitation_id,
+    })

@@ -128,26 +128,53 @@ class _FakeGA(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_measurement_protocol_gets_the_conversion(account, agent, button, settings):
+@pytest.fixture
+def fake_ga(account, settings):
+    """A local stand-in for GA4's Measurement Protocol endpoint, and the account set up
+    for it."""
     server = HTTPServer(("127.0.0.1", 0), _FakeGA)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.SARUNA_GA_ENDPOINT = f"http://127.0.0.1:{server.server_port}/mp/collect"
     _FakeGA.received.clear()
-    chat = _chat(button, agent, days_ago=1)
-    try:
-        with scope(account=account):
-            actions.save_tracking_settings(account, {"ga_measurement_id": "G-TEST1",
-                                                     "ga_api_secret": "s3cret"})
-            from saruna.visitors.tasks import send_conversion_to_ga
+    with scope(account=account):
+        actions.save_tracking_settings(account, {"ga_measurement_id": "G-TEST1",
+                                                 "ga_api_secret": "s3cret"})
+    yield _FakeGA.received
+    server.shutdown()
 
-            conversion, _ = actions.record_conversion(account, visitor=chat.visitor,
-                                                      order_id="ga-1", value="20")
-        send_conversion_to_ga.call_local(account.pk, conversion.pk)
-    finally:
-        server.shutdown()
-    path, body = _FakeGA.received[-1]
+
+def test_the_measurement_protocol_gets_the_conversion(account, agent, button, fake_ga):
+    chat = _chat(button, agent, days_ago=1)
+    with scope(account=account):
+        from saruna.visitors.tasks import send_conversion_to_ga
+
+        conversion, _ = actions.record_conversion(account, visitor=chat.visitor,
+                                                  order_id="ga-1", value="20")
+    send_conversion_to_ga.call_local(account.pk, conversion.pk)
+    path, body = fake_ga[-1]
     assert "measurement_id=G-TEST1" in path and "api_secret=s3cret" in path
     event = body["events"][0]
     assert event["name"] == "saruna_conversion"
     assert event["params"]["transaction_id"] == "ga-1" and event["params"]["value"] == 20
     assert event["params"]["saruna_agent"] == agent.full_name
+
+
+def test_the_measurement_protocol_gets_chats_starting_and_ending(
+        account, agent, button, fake_ga, django_capture_on_commit_callbacks):
+    chat = _chat(button, agent, days_ago=0)
+    with scope(account=account), django_capture_on_commit_callbacks(execute=True):
+        actions.chat_started(chat)
+        actions.chat_ended(chat)
+    assert [(body["client_id"], body["events"][0]["name"]) for _path, body in fake_ga] == [
+        (chat.visitor.public_id, "saruna_chat_started"),
+        (chat.visitor.public_id, "saruna_chat_ended")]
+    params = fake_ga[-1][1]["events"][0]["params"]
+    assert (params["saruna_chat"], params["saruna_agent"]) == (chat.public_id, agent.full_name)
+
+
+def test_without_measurement_protocol_settings_no_chat_event_is_sent(
+        account, agent, button, django_capture_on_commit_callbacks):
+    chat = _chat(button, agent, days_ago=0)
+    with scope(account=account), django_capture_on_commit_callbacks() as sent:
+        actions.chat_started(chat)
+    assert sent == []
