@@ -142,3 +142,12 @@ class BulkForm(forms.Form):
         ):
             self.add_error("tickets", _("Select at least two tickets to merge."))
         return data
+
+
+class SavedFilterForm(forms.Form):
+    """The inbox's "Save this view": what it shows now, under a name."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    is_public = forms.BooleanField(label=_("Share with everyone"), required=False)
+    view = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    q = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)

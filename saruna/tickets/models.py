@@ -487,3 +487,27 @@ class PredefinedAnswer(PublicIdModel):
     def __str__(self) -> str:
         return self.name
 
+
+
+class SavedFilter(PublicIdModel):
+    """An agent's own view of the ticket list (API §19 ``rtype`` C): conditions in the ticket
+    filter vocabulary of API §6.2, AND-ed. Seen by its creator, by everyone when public, and
+    by the agents and departments it is shared with."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    is_public = models.BooleanField(_("shared with everyone"), default=False)
+    shared_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                          related_name="+")
+    shared_departments = models.ManyToManyField(Department, blank=True, related_name="+")
+    conditions = models.JSONField(default=list, blank=True)
+
+    class Meta(PublicIdModel.Meta):
+        verbose_name = _("saved filter")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

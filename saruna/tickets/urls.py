@@ -5,6 +5,8 @@ from saruna.tickets import views
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/bulk/", views.bulk, name="inbox_bulk"),
+    path("inbox/views/", views.save_view, name="inbox_save_view"),
+    path("inbox/views/<str:filter_id>/delete/", views.delete_view, name="inbox_delete_view"),
     path("tickets/<str:ticket_id>/", views.ticket_detail, name="ticket_detail"),
     path("tickets/<str:ticket_id>/row/", views.ticket_row, name="ticket_row"),
     path("tickets/<str:ticket_id>/reply/", views.ticket_reply, name="ticket_reply"),

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
@@ -29,9 +31,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from saruna.accounts.models import User
-from saruna.contacts.common import ActionError
+from saruna.contacts.common import ActionError, delete_record
 from saruna.contacts.models import CustomField
-from saruna.tickets import actions, files, inbox_actions, queries
+from saruna.core import audit
+from saruna.tickets import actions, files, inbox_actions, queries, saved_filters
 from saruna.tickets.counts import cached_counts
 from saruna.tickets.forms import (
     AssignForm,
@@ -39,6 +42,7 @@ from saruna.tickets.forms import (
     DepartmentForm,
     MergeForm,
     ReplyForm,
+    SavedFilterForm,
     SplitForm,
     StatusForm,
     TagsForm,
@@ -98,12 +102,17 @@ def agent_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
 # --- the list --------------------------------------------------------------------------------
 
 
-def filter_tickets(user: User, params: QueryDict) -> QuerySet[Ticket]:
+def filter_tickets(request: HttpRequest, params: QueryDict) -> QuerySet[Ticket]:
     """The visible tickets of the view, search and sort named by ``params``."""
+    user = _user(request)
     tickets = queries.visible_tickets(user)
     view = params.get("view") or "all"
     kind, _sep, value = view.partition(":")
-    if kind == "status" and value in Status.values:
+    if kind == "filter":
+        saved = saved_filters.visible_filters(user).filter(public_id=value).first()
+        tickets = (saved_filters.apply_saved_filter(request, tickets, saved)
+                   if saved is not None else tickets.none())
+    elif kind == "status" and value in Status.values:
         tickets = tickets.filter(status=value)
     else:
         tickets = tickets.exclude(status__in=HIDDEN)
@@ -206,7 +215,39 @@ def saved_views(user: User) -> list[dict[str, Any]]:
          "group": "tag"}
         for t in Tag.objects.filter(is_archived=False)
     ]
+    # Counting each custom filter on every load costs too much: they show no count.
+    views += [
+        {"key": f"filter:{f.public_id}", "label": f.name, "count": None, "group": "custom",
+         "deletable": saved_filters.may_change(user, f)}
+        for f in saved_filters.visible_filters(user)
+    ]
     return views
+
+
+def view_conditions(user: User, view: str, query: str) -> list[dict[str, Any]] | None:
+    """A saved filter's conditions for what the inbox shows for ``view`` and the search
+    ``query`` (see ``filter_tickets``); None for a view no fixed conditions express (Overdue
+    moves with the clock, a custom filter is saved already)."""
+
+    def condition(code: str, operator: str, value: str) -> dict[str, Any]:
+        return {"field_id": None, "section_code": "ticket", "code": code,
+                "operator": operator, "value": value}
+
+    kind, _sep, value = view.partition(":")
+    if kind == "status" and value in Status.values:
+        conditions = [condition("status", "E", value)]
+    else:
+        by_kind = {"all": None, "mine": ("agentid", "E"), "unassigned": ("agentid", "IE"),
+                   "department": ("departmentid", "E"), "tag": ("tags", "CY")}
+        if kind not in by_kind:
+            return None
+        conditions = [condition("status", "NI", ",".join(HIDDEN))]
+        if by_kind[kind] is not None:
+            code, operator = by_kind[kind]
+            conditions.append(condition(code, operator, user.pk if kind == "mine" else value))
+    if query.strip():
+        conditions.append(condition("search", "L", query.strip()))
+    return conditions
 
 
 class _CountedPaginator(Paginator):
@@ -221,7 +262,7 @@ class _CountedPaginator(Paginator):
 
 def _list_page(request: HttpRequest, views: list[dict[str, Any]]) -> Page:
     params = request.GET
-    tickets = filter_tickets(_user(request), params).select_related(
+    tickets = filter_tickets(request, params).select_related(
         "owner", "agent", "department"
     )
     known = None
@@ -258,6 +299,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return render(request, "tickets/_views.html", {
             "views": saved_views(_user(request)),
             "current_view": request.GET.get("view") or "all",
+            "q": request.GET.get("q", ""),
         })
     if request.htmx.target == "ticket-list":  # type: ignore[attr-defined]
         return render(request, "tickets/_list.html", _inbox_context(request, oob_views=True))
@@ -270,7 +312,7 @@ def ticket_row(request: HttpRequest, ticket_id: str) -> HttpResponse:
     """One list row for live updates, for the list's query string: 204 when the ticket is
     not in its view or search (it left, or it never belonged there)."""
     ticket = _visible_ticket(request, ticket_id)
-    if not filter_tickets(_user(request), request.GET).filter(pk=ticket.pk).exists():
+    if not filter_tickets(request, request.GET).filter(pk=ticket.pk).exists():
         return HttpResponse(status=204)
     return render(request, "tickets/_row.html", {
         "t": ticket, "sort_key": sort_key(ticket, _sort(request.GET))})
@@ -308,6 +350,42 @@ def bulk(request: HttpRequest) -> HttpResponse:
     template = "tickets/_list.html" if request.htmx else "tickets/inbox.html"  # type: ignore[attr-defined]
     return render(request, template, _inbox_context(
         request, bulk_form=form, bulk_error=error, oob_views=True), status=UNPROCESSABLE)
+
+
+@agent_view
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    """Saves what the inbox shows (its view and search) as the agent's own saved filter."""
+    user = _user(request)
+    form = SavedFilterForm(request.POST)
+    shown = {"view": request.POST.get("view", ""), "q": request.POST.get("q", "")}
+    back = f"{reverse('inbox')}?{urlencode(shown)}"
+    conditions = form.is_valid() and view_conditions(
+        user, form.cleaned_data["view"], form.cleaned_data["q"])
+    if not conditions:
+        messages.error(request, _("This view cannot be saved: give it a name, and save a view "
+                                  "other than Overdue."))
+        return redirect(back)
+    try:
+        saved = saved_filters.save_saved_filter(
+            user.account, actor=user, name=form.cleaned_data["name"],
+            is_public=form.cleaned_data["is_public"], conditions=conditions)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    audit.record(user.account, "savedfilter.created", actor=user, target=saved)  # type: ignore[arg-type]
+    return redirect(f"{reverse('inbox')}?view=filter:{saved.public_id}")
+
+
+@agent_view
+@require_POST
+def delete_view(request: HttpRequest, filter_id: str) -> HttpResponse:
+    user = _user(request)
+    saved = get_object_or_404(saved_filters.visible_filters(user), public_id=filter_id)
+    if not saved_filters.may_change(user, saved):
+        raise Http404
+    delete_record(saved, actor=user)
+    return redirect("inbox")
 
 
 def _merge_target(user: User, ident: str) -> Ticket:
