@@ -12,6 +12,8 @@ from django.contrib import auth
 from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -439,6 +441,34 @@ def accept_invitation(
 
 
 # --- Roles, ownership, activation --------------------------------------------------------
+
+
+@transaction.atomic
+def change_login_email(request: HttpRequest, target: User, email: str, *,
+                       actor: User | None) -> None:
+    """A manager changes an agent's login address (the API, §11). The old address is told,
+    so a stolen key cannot quietly move someone's login (and their password resets) away;
+    the owner's address changes only by the owner."""
+    email = _normal_email(email)
+    if email == target.email:
+        return
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ActionError(_("Enter a valid e-mail address.")) from exc
+    if target.is_owner and (actor is None or actor.pk != target.pk):
+        raise ActionError(_("Only the owner changes the owner's login address."), status=403)
+    if User.objects.filter(email=email).exclude(pk=target.pk).exists():
+        raise ActionError(_("Another user of this account has this address."), status=409)
+    previous = target.email
+    target.email = email
+    target.save(update_fields=["email"])
+    account = target.account
+    queue_email(previous, "accounts/email/login_changed",
+                {"user": target, "account": account, "email": email},
+                account=account, language=target.language or account.language)
+    audit.record(account, "user.email_changed", actor=actor, target=target,  # type: ignore[arg-type]
+                 request=request, previous=previous, email=email)
 
 
 @transaction.atomic

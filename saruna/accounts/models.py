@@ -52,6 +52,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # Shown to visitors in the chat and kept for API clients (API §11): M, F or X (unsaid).
+    gender = models.CharField(max_length=1, choices=[("M", "M"), ("F", "F"), ("X", "X")],
+                              default="X")
+    avatar_url = models.URLField(_("avatar address"), max_length=500, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     deactivated_at = models.DateTimeField(null=True, blank=True)

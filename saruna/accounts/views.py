@@ -44,6 +44,7 @@ AUDIT_VERBS = {
     "auth.password_reset": gettext_lazy("Password reset"),
     "auth.password_changed": gettext_lazy("Password changed"),
     "user.profile_updated": gettext_lazy("Profile updated"),
+    "user.email_changed": gettext_lazy("Login address changed"),
     "auth.totp_enabled": gettext_lazy("Two-factor authentication turned on"),
     "auth.totp_disabled": gettext_lazy("Two-factor authentication turned off"),
     "invitation.sent": gettext_lazy("User invited"),

@@ -16,6 +16,7 @@ from saruna.tickets import actions as tickets
 from saruna.visitors.models import PageVisit, Visitor, VisitSession
 from tests.api.conftest import ApiClient, make_key
 from tests.api.test_resources_contract import F, assert_error, assert_ok, check
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -101,9 +102,45 @@ def test_put_as_the_client_sends_it_changes_the_name_and_never_the_role(api, own
     same_owner = assert_ok(api.put(f"/agents/{owner.pk}", {**body, "name": "Olga",
                                                            "email": owner.email}))
     assert same_owner["role"] == "owner"
-    assert_error(api.put(f"/agents/{agent.pk}", {"name": "x", "email": "new@acme.test"}),
-                 400, "email")
     assert_error(api.put(f"/agents/{agent.pk}", {"name": "", "email": agent.email}), 400)
+
+
+def test_put_writes_the_login_address_avatar_and_gender_and_tells_the_old_address(
+        api, account, owner, agent, mailoutbox, django_capture_on_commit_callbacks):
+    body = {"name": "Ada", "email": "Ada@New.test", "avatar_url": "https://cdn.test/ada.png",
+            "gender": "F", "role": "admin", "roleId": "r1", "voice_status": "N"}
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = assert_ok(api.put(f"/agents/{agent.pk}", body))
+    assert (changed["email"], changed["avatar_url"], changed["gender"], changed["role"]) == (
+        "ada@new.test", "https://cdn.test/ada.png", "F", "agent")
+    # Clients send gender X by default: it keeps what was set.
+    assert assert_ok(api.put(f"/agents/{agent.pk}", {"gender": "X"}))["gender"] == "F"
+    told = [m for m in mailoutbox if m.to == ["agent@acme.test"]]
+    assert len(told) == 1 and "ada@new.test" in told[0].body
+    with scope(account=account):
+        assert AuditEvent.objects.filter(verb="user.email_changed").count() == 1
+
+
+@pytest.mark.parametrize("body, status, named", [
+    ({"email": "not an address"}, 400, "email"),
+    ({"email": "owner@acme.test"}, 409, "email"),
+    ({"avatar_url": "javascript:alert(1)"}, 400, "avatar_url"),
+    ({"gender": "Q"}, 400, "gender"),
+])
+def test_a_bad_agent_change_is_refused_and_changes_nothing(api, account, agent, body, status,
+                                                           named):
+    assert_error(api.put(f"/agents/{agent.pk}", {"name": "Renamed", **body}), status, named)
+    with scope(account=account):
+        assert User.objects.get(pk=agent.pk).full_name == agent.full_name
+
+
+def test_only_the_owner_moves_the_owners_login(account, owner, agent):
+    admin = make_user(account, "admin@acme.test", role="admin")
+    as_admin = ApiClient(account, make_key(account, user=admin))
+    assert_error(as_admin.put(f"/agents/{owner.pk}", {"email": "mine@evil.test"}), 403, "owner")
+    as_owner = ApiClient(account, make_key(account, user=owner))
+    assert assert_ok(as_owner.put(f"/agents/{owner.pk}", {"email": "boss@acme.test"}))[
+        "email"] == "boss@acme.test"
 
 
 def test_status_activity_pause_and_logout(api, account, agent, sales):

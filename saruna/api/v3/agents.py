@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -70,11 +72,16 @@ class AgentOut(Schema):
 
 
 class AgentIn(Schema):
-    """Sparse. ``name`` is written; ``email`` may only repeat the current address (agents
-    change it in their profile); everything else (``role``, ``gender``…) is ignored."""
+    """Sparse (§11.2). ``name``, ``email`` (the login address; its old address is told),
+    ``avatar_url`` and ``gender`` are written — a ``gender`` of ``X``, which clients send by
+    default, never overwrites ``M``/``F``. ``role`` (clients always send ``agent``),
+    ``roleId`` (Saruna has no custom roles), ``voice_status`` (no telephony) and the
+    read-only fields are ignored."""
 
     name: str | None = None
     email: str | None = None
+    avatar_url: str | None = None
+    gender: str | None = Field(None, pattern="^[MFX]$")
 
 
 class AgentStatusOut(Schema):
@@ -122,9 +129,9 @@ def agent_out(request: HttpRequest, user: User) -> dict[str, Any]:
     return {
         "id": user.pk, "name": user.full_name or user.email, "email": user.email,
         "role": user.role if user.role in ("owner", "admin", "agent") else "agent",
-        "roleId": None, "avatar_url": None,
+        "roleId": None, "avatar_url": user.avatar_url or None,
         "online_status": getattr(user, "online_code", "F"),
-        "status": "A" if user.is_active else "X", "gender": "X",
+        "status": "A" if user.is_active else "X", "gender": user.gender,
         "last_pswd_change": clock(request).format(user.last_password_change),
         "twofactor_auth": yn(user.totp_enabled), "voice_status": None, "sip_phone_id": None,
         "api_phone_id": None,
@@ -227,17 +234,34 @@ def get_agent(request: HttpRequest, userId: str) -> dict[str, Any]:
 @router.put("/agents/{userId}", response=responses(AgentOut), summary="Change an agent")
 def update_agent(request: HttpRequest, userId: str, payload: AgentIn) -> dict[str, Any]:
     user = _agent(request, userId, "agent.manage")
+    key: ApiKey = request.api_key  # type: ignore[attr-defined]
     sent = payload.model_dump(exclude_unset=True)
-    if sent.get("email") and sent["email"].strip().lower() != user.email.lower():
-        raise ApiError(400, gettext(
-            "email: an agent changes their login address in their own profile."))
     name = (sent.get("name") or "").strip()
     if "name" in sent and not name:
         raise ApiError(400, gettext("name cannot be empty."))
+    changed = {}
     if name and name != user.full_name:
-        account_actions.update_profile(request, user, full_name=name, language=user.language,
-                                       time_zone=user.time_zone)
-        audited(request, "agent.changed", target=user)
+        changed["full_name"] = name
+    avatar = (sent.get("avatar_url") or "").strip()
+    if "avatar_url" in sent and avatar != user.avatar_url:
+        try:
+            if avatar:
+                URLValidator(schemes=["https", "http"])(avatar)
+        except ValidationError as error:
+            raise ApiError(400, gettext("avatar_url: enter a web address.")) from error
+        changed["avatar_url"] = avatar
+    if sent.get("gender") in ("M", "F") and sent["gender"] != user.gender:
+        changed["gender"] = sent["gender"]
+    for field, value in changed.items():
+        setattr(user, field, value)
+    if changed:
+        user.save(update_fields=list(changed))
+        audited(request, "agent.changed", target=user, fields=sorted(changed))
+    if sent.get("email"):
+        try:
+            account_actions.change_login_email(request, user, sent["email"], actor=key.user)
+        except account_actions.ActionError as error:
+            raise ApiError(error.status, f"email: {error.message}") from error
     return agent_out(request, _agent(request, user.pk, "agent.manage"))
 
 
