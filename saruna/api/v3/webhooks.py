@@ -70,7 +70,7 @@ class WebhookOut(Schema):
     failure_count: int
 
 
-class TestOut(Schema):
+class WebhookTestOut(Schema):
     status_code: int | None = Field(None, description="the receiver's HTTP status; null when "
                                                       "no answer came")
     message: str
@@ -167,7 +167,7 @@ def delete_webhook(request: HttpRequest, webhookId: str) -> dict[str, Any]:
     return OK
 
 
-@router.post("/webhooks/{webhookId}/_test", response=responses(TestOut),
+@router.post("/webhooks/{webhookId}/_test", response=responses(WebhookTestOut),
              summary="Send a ping event now, once, and answer how the receiver took it (ours)")
 def test_webhook(request: HttpRequest, webhookId: str) -> dict[str, Any]:
     require(request, WRITE)
