@@ -178,15 +178,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         assert form.user is not None
         if form.user.totp_enabled:
-            request.session[PENDING_LOGIN] = {
-                "user": form.user.pk,
-                "at": timezone.now().timestamp(),
-                "next": next_url,
-            }
-            return redirect("login_totp")
+            return ask_second_factor(request, form.user, next_url)
         actions.log_in(request, form.user)
         return redirect(next_url)
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+def ask_second_factor(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    """The first factor was given (a password, a signed link): the code page finishes the
+    login and goes on to ``next_url``."""
+    request.session[PENDING_LOGIN] = {
+        "user": user.pk, "at": timezone.now().timestamp(), "next": next_url,
+    }
+    return redirect("login_totp")
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyotp
 import pytest
 import time_machine
 from django.test import Client
@@ -138,6 +139,18 @@ def test_my_account_link_signs_the_owner_in_once(api, account, agent):
     assert Client(HTTP_HOST=account.host).get(tampered).status_code == 403
     agents_key = ApiClient(account, make_key(account, user=agent))
     assert_error(agents_key.get("/my_account/_link"), 403, "owner")
+
+
+def test_my_account_link_still_asks_an_owner_with_two_factor_for_the_code(api, account, owner):
+    owner.totp_secret, owner.totp_enabled = pyotp.random_base32(), True
+    owner.save()
+    path = assert_ok(api.get("/my_account/_link"))["link"].split(account.host, 1)[1]
+    browser = Client(HTTP_HOST=account.host)
+    assert browser.get(path)["Location"] == "/login/code/"
+    assert browser.get("/account/").status_code == 302  # not in yet
+    entered = browser.post("/login/code/", {"code": pyotp.TOTP(owner.totp_secret).now()})
+    assert entered["Location"] == "/account/"
+    assert browser.get("/account/").status_code == 200
 
 
 def test_another_tenants_keys_and_links_are_refused(api_pair, two_tenants):

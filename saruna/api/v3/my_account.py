@@ -3,8 +3,10 @@
 
 The link points at ``/api/v3/my_account/_enter``, which a browser opens (not an API client):
 it checks the signed token, spends it, logs the owner in and sends the browser on to the
-page. The token names the account, the user and a random nonce; the nonce is spent in the
-cache, so a second use of the same link is refused."""
+page (through the code page first when the owner uses two-factor authentication: the key
+stands for a password, not for the second factor). The token names the account, the user
+and a random nonce; the nonce is spent in the cache, so a second use of the same link is
+refused."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ninja import Router, Schema
 
 from saruna.accounts import actions as account_actions
 from saruna.accounts.models import User
+from saruna.accounts.views import ask_second_factor
 from saruna.api.auth import ApiError, require
 from saruna.api.v3.common import audited, responses
 
@@ -63,5 +66,7 @@ def enter_my_account(request: HttpRequest, token: str = "") -> HttpResponse:
         raise ApiError(403, gettext("This link is not valid or has expired."))
     if not cache.add(_spent_key(account.pk, str(data.get("n"))), 1, VALID_SECONDS + 60):
         raise ApiError(403, gettext("This link was used already."))
+    if owner.totp_enabled:  # the key stands for the password, never for the second factor
+        return ask_second_factor(request, owner, reverse("my_account"))
     account_actions.log_in(request, owner)
     return HttpResponseRedirect(reverse("my_account"))
