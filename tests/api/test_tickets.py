@@ -155,6 +155,52 @@ def test_dates_are_in_the_accounts_time_zone(api, account):
     assert shifted["date_created"] == "2024-03-07 12:05:09"
 
 
+def test_the_list_shows_each_ticket_as_get_does(api, account):
+    """The list reads its page as plain rows; every field still matches the ticket's own
+    answer: the owner's primary address, a deleted owner's remembered name and address,
+    sorted tags and custom fields, every date in the account's zone or the header's."""
+    account.time_zone = "Europe/Riga"
+    account.save()
+    with scope(account=account), time_machine.travel("2024-07-01 09:00:00+00:00", tick=False):
+        bo = contacts.create_contact(account, firstname="Bo", lastname="Berg",
+                                     emails=["bo@example.org", "bo.second@example.org"])
+        cy = contacts.create_contact(account, firstname="Cy", emails=["cy@example.org"])
+        kept = actions.open_ticket(account, "Kept owner", "Body", bo)
+        orphan = actions.open_ticket(account, "Deleted owner", "Body", cy)
+        tags = [actions.save_tag(account, name=name) for name in ("Zeta", "Alpha")]
+        actions.set_tags(kept, tags)
+        for code in ("size", "colour"):
+            contacts.save_custom_field(account, target="ticket", code=code, name=code)
+        actions.update_ticket(kept, custom_fields={"size": "L", "colour": "Zaļš"})
+        actions.change_status(kept, "R")
+        contacts.delete_contact(cy)
+    for headers in ({}, {"Timezone-Offset": "-12600"}):
+        listed = api.get("/tickets", headers=headers).json()
+        assert listed == [api.get(f"/tickets/{t.public_id}", headers=headers).json()
+                          for t in (kept, orphan)]
+    first, second = api.get("/tickets").json()
+    assert (first["owner_contactid"], first["owner_name"], first["owner_email"]) == (
+        bo.public_id, "Bo Berg", "bo@example.org")
+    assert (second["owner_contactid"], second["owner_name"], second["owner_email"]) == (
+        None, "Cy", "cy@example.org")
+    assert first["tags"] == sorted(t.public_id for t in tags)
+    assert first["custom_fields"] == [{"code": "colour", "value": "Zaļš"},
+                                      {"code": "size", "value": "L"}]
+    assert first["date_created"] == first["date_resolved"] == "2024-07-01 12:00:00"
+    assert second["date_resolved"] is None
+    shifted = api.get("/tickets", headers={"Timezone-Offset": "-12600"}).json()[0]
+    assert shifted["date_created"] == "2024-07-01 05:30:00"
+
+
+def test_a_date_before_the_year_1000_keeps_four_year_digits(api):
+    """The documented pattern YYYY-MM-DD HH:MM:SS; strftime wrote "999-05-06 ..." before."""
+    utc = {"Timezone-Offset": "0"}
+    info = api.post("/tickets", {**NEW_TICKET, "date_created": "0999-05-06 07:08:09"},
+                    headers=utc).json()
+    assert info["date_created"] == "0999-05-06 07:08:09"
+    assert api.get("/tickets", headers=utc).json()[0]["date_created"] == "0999-05-06 07:08:09"
+
+
 def test_update_writes_only_what_was_sent_and_ignores_a_whole_fetched_ticket(api, account):
     info = create(api)
     with scope(account=account):

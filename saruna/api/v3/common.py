@@ -49,7 +49,6 @@ M = TypeVar("M", bound=models.Model)
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 10
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 
 
@@ -171,7 +170,9 @@ class Clock:
     def format(self, value: dt.datetime | None) -> str | None:
         if value is None:
             return None
-        return value.astimezone(self.zone).strftime(DATE_FORMAT)
+        # YYYY-MM-DD HH:MM:SS (the year always in four digits) at a fraction of strftime's
+        # cost: a list writes seven dates a ticket.
+        return value.astimezone(self.zone).isoformat(" ", "seconds")[:19]
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.zone)
@@ -534,13 +535,8 @@ class ListSpec:
     default_dir: str = "ASC"
     # The tie-breaker that makes paging stable: unique and indexed.
     tiebreak: str = "pk"
-    # Serializes a whole page at once, when related rows are cheaper read for all of it
-    # together (one query per relation instead of a prefetch queryset per row).
-    serialize_page: Callable[[HttpRequest, list[Any]], list[dict[str, Any]]] | None = None
 
     def rows_out(self, request: HttpRequest, rows: Iterable[Any]) -> list[dict[str, Any]]:
-        if self.serialize_page is not None:
-            return self.serialize_page(request, list(rows))
         return [self.serialize(request, row) for row in rows]
 
 
@@ -621,16 +617,23 @@ def filtered(
     return apply_filters(request, queryset, spec.columns, parse_filters(filters, spec.columns))
 
 
+def page_rows(
+    request: HttpRequest, queryset: QuerySet[M], spec: ListSpec, params: PageQuery
+) -> QuerySet[M]:
+    """One page of ``queryset`` filtered and sorted, not read yet: for a list that reads its
+    page in its own way (``values()`` of the columns it shows)."""
+    queryset = filtered(request, queryset, spec, params.filters)
+    descending = _sort_direction(params.sort_dir, spec.default_dir)
+    start, stop = page_bounds(params)
+    return queryset.order_by(*_ordering(spec, params.sort_field, descending))[start:stop]
+
+
 def page(
     request: HttpRequest, queryset: QuerySet[M], spec: ListSpec, params: PageQuery
 ) -> list[dict[str, Any]]:
     """One page of ``queryset`` filtered, sorted and serialized; a page past the end is
     ``[]``. Nothing tells the total (LiveAgent gives none)."""
-    queryset = filtered(request, queryset, spec, params.filters)
-    descending = _sort_direction(params.sort_dir, spec.default_dir)
-    start, stop = page_bounds(params)
-    rows = queryset.order_by(*_ordering(spec, params.sort_field, descending))[start:stop]
-    return spec.rows_out(request, rows)
+    return spec.rows_out(request, page_rows(request, queryset, spec, params))
 
 
 def unpaged(
