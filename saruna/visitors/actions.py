@@ -20,6 +20,7 @@ from saruna.core.models import Account
 from saruna.core.tenancy import enqueue_on_commit
 from saruna.visitors import live
 from saruna.visitors.config import forget_cached_settings, tracking_settings
+from saruna.visitors.identity import CustomerIdentity, apply_identity
 from saruna.visitors.models import (
     Conversion,
     Invitation,
@@ -187,6 +188,28 @@ def link_visitor_to_contact(visitor: Visitor, contact: Contact) -> None:
     name = str(contact)
     transaction.on_commit(lambda: live.update_state(
         visitor.account_id, visitor.public_id, name=name))
+
+
+def identify_visitor(account: Account, visitor: Visitor, identity: CustomerIdentity) -> Contact:
+    """The host site named its logged-in customer (a verified signed identity): the visitor
+    becomes that customer's contact, found by e-mail, else by the customer's user id on
+    another browser, else new; their visits, before and after, join the contact."""
+    from saruna.contacts.actions import create_contact, find_or_create_contact_by_email
+
+    with transaction.atomic():
+        apply_identity(visitor, identity)
+        if identity.email:
+            contact, _created = find_or_create_contact_by_email(
+                account, identity.email, name=identity.name)
+        else:
+            contact = visitor.contact or Contact.objects.filter(
+                visitors__external_user_id=identity.user_id).first()
+            if contact is None:
+                first, _sep, last = identity.name.partition(" ")
+                contact = create_contact(account, firstname=first, lastname=last,
+                                         system_name=identity.name or identity.user_id)
+        link_visitor_to_contact(visitor, contact)
+    return contact
 
 
 # --- conversions -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ urlpatterns = [
     path("widget/track/", views.track, name="widget_track"),
     path("widget/track.js", views.track_script, name="widget_track_script"),
     path("widget/conversion/", views.conversion, name="widget_conversion"),
+    path("widget/identify/", views.identify, name="widget_identify"),
     path("widget/invitations/<str:invitation_id>/decline/", views.decline,
          name="widget_invitation_decline"),
     path("visitors/", views.online_visitors, name="online_visitors"),

@@ -24,7 +24,7 @@ from saruna.core.net import allow_any_origin, client_ip
 from saruna.visitors import actions, tracking
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.forms import InvitationRuleForm, TrackingSettingsForm
-from saruna.visitors.identity import visitor_for_token
+from saruna.visitors.identity import verify_identity, visitor_for_token
 from saruna.visitors.models import Invitation, InvitationRule, TrackingSettings, Visitor
 
 STATUS = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
@@ -97,6 +97,24 @@ def conversion(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
         currency=payload.get("currency") or "",
     )
     return JsonResponse(conversion_payload(record))
+
+
+@widget_endpoint
+def identify(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
+    """``saruna('identify', …)`` reaching the tracking: the visitor joins the customer's
+    contact. Nothing is stored when the visitor may not be tracked."""
+    account = request.account  # type: ignore[attr-defined]
+    if not tracking.may_track(tracking_settings(account), tracking.consent_of(payload),
+                              declined=tracking.declines_tracking(request.META)):  # type: ignore[arg-type]
+        return HttpResponse(status=204)
+    identity = verify_identity(account, payload.get("identity"))
+    if identity is None:
+        raise ActionError(_("The identity's signature is not valid for this account."))
+    visitor = visitor_for_token(account, payload.get("token"))
+    if visitor is None:
+        raise ActionError(_("Unknown visitor token."))
+    actions.identify_visitor(account, visitor, identity)
+    return HttpResponse(status=204)
 
 
 def conversion_payload(record: Any) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from django_scopes import scope, scopes_disabled
 
 from saruna.chat.models import Chat
 from saruna.tickets.models import ChannelType
-from saruna.visitors.models import Conversion, Invitation, PageVisit, VisitSession
+from saruna.visitors.identity import identity_signature, widget_secret
+from saruna.visitors.models import Conversion, Invitation, PageVisit, Visitor, VisitSession
+from saruna.visitors.queries import page_visits_for_contact
 from tests.chat.helpers import make_button
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_chat import open_desk
@@ -25,13 +27,18 @@ PAGES = {"/": "Garden shop", "/pricing": "Prices", "/contact": "Contact us"}
 
 
 class Shop:
-    """The customer's site: three pages, each with the embed snippet and a GA dataLayer."""
+    """The customer's site: three pages, each with the embed snippet and a GA dataLayer; the
+    customer has logged in by the last one, which names them to Saruna."""
 
-    def __init__(self, saruna_origin: str, button_id: str) -> None:
+    def __init__(self, saruna_origin: str, button_id: str, identify: str) -> None:
         def page(title: str) -> str:
+            logged_in = identify if title == PAGES["/contact"] else ""
             return ("<!doctype html><html><head>"
                     f"<title>{title}</title>"
-                    "<script>window.dataLayer = [];</script></head>"
+                    "<script>window.dataLayer = [];\n"
+                    "window.saruna = window.saruna || function () {"
+                    f" (saruna.q = saruna.q || []).push(arguments); }};\n{logged_in}</script>"
+                    "</head>"
                     f"<body><h1>{title}</h1>"
                     f'<script async src="{saruna_origin}/widget/loader.js" '
                     f'data-saruna-button="{button_id}"></script></body></html>')
@@ -60,7 +67,11 @@ def shop_setup(asgi_server, settings):
     button = make_button(account)
     with scope(account=account):
         button.department.agents.add(anna)  # as every new agent joins the default department
-    shop = Shop(asgi_server.url("acme", "").rstrip("/"), button.public_id)
+        secret = widget_secret(account).identity_secret
+    signature = identity_signature(secret, "c-42", "vera@example.com", "Vera Liepa")
+    shop = Shop(asgi_server.url("acme", "").rstrip("/"), button.public_id, (
+        "saruna('identify', {user_id: 'c-42', email: 'vera@example.com', name: 'Vera Liepa',"
+        f" signature: '{signature}'}});"))
     yield account, anna, shop
     shop.server.shutdown()
 
@@ -78,10 +89,15 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     visitor_from_riga(visitor)
     visitor.goto(f"{shop.url}/?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
                  referer="https://mail.example.org/inbox")
-    for path in ("/pricing", "/contact"):
-        visitor.wait_for_function("window.saruna && window.saruna._tracking")
-        visitor.goto(f"{shop.url}{path}")
     visitor.wait_for_function("window.saruna && window.saruna._tracking")
+    visitor.goto(f"{shop.url}/pricing")
+    visitor.wait_for_function("window.saruna && window.saruna._tracking")
+    with visitor.expect_response("**/widget/identify/") as identified:
+        visitor.goto(f"{shop.url}/contact")  # logged in: the page names the customer
+    assert identified.value.status == 204
+    with scope(account=account):
+        contact = Visitor.objects.get().contact
+        assert list(contact.emails.values_list("email", flat=True)) == ["vera@example.com"]
     # Nobody is online yet: the panel offers the offline form, and the visitor closes it.
     opener = visitor.get_by_role("button", name="Chat with us")
     opener.click()
@@ -153,3 +169,7 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
         conversion = Conversion.objects.get()
     assert (conversion.value_minor, conversion.chat_public_id, conversion.agent) == (
         4990, talk.public_id, anna)
+    # The pages before the customer logged in are in their contact's history too.
+    with scope(account=account):
+        assert page_visits_for_contact(contact).count() == 3
+        assert talk.ticket.owner == contact

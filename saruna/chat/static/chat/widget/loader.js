@@ -45,7 +45,7 @@
   let identity = null;
   let pendingInvitation = null;
   const commands = {
-    identify(data) { identity = data; post({ type: "identity", identity }); },
+    identify(data) { identity = data; post({ type: "identity", identity }); emit("identify", data); },
     consent(data) {
       ctx.consent = { ...ctx.consent, ...data };
       save("consent", ctx.consent);

@@ -37,12 +37,23 @@
       .catch(() => {});
   };
 
+  // The host site's signed identity (saruna('identify', …)) joins the visitor to the contact.
+  let identity = null;
+  const identify = () => {
+    if (!identity || !ctx.token || !allowed()) return;
+    fetch(`${ctx.origin}/widget/identify/`, { method: "POST", credentials: "omit",
+      headers: { "Content-Type": "text/plain" },
+      body: JSON.stringify({ token: ctx.token, identity, consent: ctx.consent || {} }) }).catch(() => {});
+  };
+  saruna._on("identify", (data) => { identity = data; if (started) identify(); });
+
   const beat = () => { if (document.visibilityState === "visible") send("ping"); };
   const start = () => {
     if (started || !allowed()) return;
     started = true;
     pageStart = Date.now();
     send("view");
+    identify();
     timer = setInterval(beat, BEAT_MS);
   };
   const leave = () => {
