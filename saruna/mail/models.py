@@ -172,7 +172,11 @@ class OutgoingMail(TenantModel):
     from_email = models.CharField(max_length=998)
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list)
+    # Receive the mail without being named in it.
+    bcc = models.JSONField(default=list)
     subject = models.CharField(max_length=998)
+    # False: the reply's text alone, without the help desk's header and footer.
+    use_template = models.BooleanField(default=True)
     is_automatic = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

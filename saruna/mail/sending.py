@@ -57,7 +57,7 @@ from saruna.tickets.models import (
     StoredFile,
     Ticket,
 )
-from saruna.tickets.signals import agent_replied
+from saruna.tickets.signals import DEFAULT_MAIL, MailOptions, agent_replied
 
 # Only an e-mail reply is mailed: chat, call and social replies reach the customer on their
 # own channel, and notes never leave the help desk.
@@ -89,14 +89,16 @@ def _address(name: str, address: str) -> str:
 
 
 @receiver(agent_replied, dispatch_uid="mail.queue_reply")
-def _mail_agent_reply(sender: object, group: MessageGroup, **kwargs: Any) -> None:
-    queue_reply(group)
+def _mail_agent_reply(sender: object, group: MessageGroup, mail: MailOptions = DEFAULT_MAIL,
+                      **kwargs: Any) -> None:
+    queue_reply(group, mail)
 
 
-def queue_reply(group: MessageGroup) -> OutgoingMail | None:
-    """Stores the mail of an agent's reply; it is sent once the caller's transaction commits.
-    None when the reply is not mailed: not an e-mail reply, a mail already (its Message-ID
-    came with it), or a customer without an address."""
+def queue_reply(group: MessageGroup, options: MailOptions = DEFAULT_MAIL) -> OutgoingMail | None:
+    """Stores the mail of an agent's reply (copied and templated as ``options`` say); it is
+    sent once the caller's transaction commits. None when the reply is not mailed: not an
+    e-mail reply, a mail already (its Message-ID came with it), or a customer without an
+    address."""
     ticket = group.ticket
     if group.type not in MAILED_GROUP_TYPES or group.mail_msg_id or not ticket.owner_email:
         return None
@@ -105,7 +107,8 @@ def queue_reply(group: MessageGroup) -> OutgoingMail | None:
     group.save(update_fields=["mail_msg_id"])
     agent = group.author_user
     sender = f"{agent.full_name} ({account.name})" if agent is not None else account.name
-    return _queue(ticket, group, queries.reply_subject(group), sender, group.mail_msg_id)
+    return _queue(ticket, group, queries.reply_subject(group), sender, group.mail_msg_id,
+                  options)
 
 
 def send_acknowledgement(ticket: Ticket, parsed: ParsedMail) -> OutgoingMail | None:
@@ -123,7 +126,8 @@ def send_acknowledgement(ticket: Ticket, parsed: ParsedMail) -> OutgoingMail | N
 
 
 def _queue(
-    ticket: Ticket, group: MessageGroup | None, subject: str, sender: str, message_id: str
+    ticket: Ticket, group: MessageGroup | None, subject: str, sender: str, message_id: str,
+    options: MailOptions = DEFAULT_MAIL,
 ) -> OutgoingMail:
     """An outgoing mail of ``group`` (an agent reply) or, without one, the acknowledgement."""
     mailbox = sending_mailbox(ticket)
@@ -134,6 +138,7 @@ def _queue(
     mail = OutgoingMail.objects.create(
         account_id=ticket.account_id, group=group, ticket=ticket, mailbox=mailbox,
         message_id=message_id, from_email=_address(sender, address), to=[ticket.owner_email],
+        cc=list(options.cc), bcc=list(options.bcc), use_template=options.use_template,
         subject=subject, is_automatic=group is None,
     )
     _deliver_on_commit(mail)
@@ -194,7 +199,7 @@ def compose(mail: OutgoingMail) -> bytes:
     elif mail.group is None:
         raise DeliveryError(gettext("The reply was deleted before it was sent."), permanent=True)
     else:
-        template = "mail/reply"
+        template = "mail/reply" if mail.use_template else "mail/reply_bare"
         context["html"], context["text"] = _reply_body(mail.group)
         files = list(StoredFile.objects.filter(message__group=mail.group).order_by("pk"))
 
@@ -322,7 +327,7 @@ def due_mail() -> list[tuple[str, int]]:
 
 def _send(mail: OutgoingMail) -> None:
     with translation.override(_language(mail.ticket) if mail.ticket else None):
-        recipients = _not_bouncing(mail.to + mail.cc)
+        recipients = _not_bouncing(mail.to + mail.cc + mail.bcc)
         raw = compose(mail)
         backend = _backend(mail.mailbox)
         try:

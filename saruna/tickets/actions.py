@@ -45,7 +45,9 @@ from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import IO, Any
 
+from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
@@ -304,6 +306,7 @@ def open_ticket(
     mail_msg_id: str = "",
     quoted: str = "",
     date_created: datetime | None = None,
+    mail: signals.MailOptions = signals.DEFAULT_MAIL,
 ) -> Ticket:
     """A new ticket owned by ``contact`` with its first message group. With an agent as
     ``actor`` it is an outgoing ticket (first group type 4, status A); otherwise the contact
@@ -343,7 +346,7 @@ def open_ticket(
         sla_tracking.ticket_opened(ticket, by_agent=outgoing, now=now)
         search_index.reindex_ticket(ticket)
         if outgoing:  # an agent wrote first: the customer is told like after any reply
-            signals.agent_replied.send(sender=MessageGroup, group=group)
+            signals.agent_replied.send(sender=MessageGroup, group=group, mail=mail)
         _publish(ticket, ["created"], group=group)
     return ticket
 
@@ -460,6 +463,30 @@ def add_customer_message(
     return group
 
 
+def mail_options(cc: str | None = None, bcc: str | None = None,
+                 use_template: bool = True) -> signals.MailOptions:
+    """Comma-separated copy addresses as typed, checked: a bad one is an ActionError naming
+    it, and nothing is sent."""
+
+    def addresses(text: str | None, name: str) -> tuple[str, ...]:
+        found = []
+        for address in (text or "").replace(";", ",").split(","):
+            address = address.strip()
+            if not address:
+                continue
+            try:
+                validate_email(address)
+            except ValidationError as exc:
+                raise ActionError(gettext("%(field)s: %(address)s is not an e-mail address.")
+                                  % {"field": name, "address": address[:100]}) from exc
+            if address.lower() not in (f.lower() for f in found):
+                found.append(address)
+        return tuple(found)
+
+    return signals.MailOptions(cc=addresses(cc, "Cc"), bcc=addresses(bcc, "Bcc"),
+                               use_template=use_template)
+
+
 def add_agent_reply(
     ticket: Ticket,
     agent: User,
@@ -474,10 +501,12 @@ def add_agent_reply(
     parent: MessageGroup | None = None,
     date_created: datetime | None = None,
     subject: str = "",
+    mail: signals.MailOptions = signals.DEFAULT_MAIL,
 ) -> MessageGroup:
-    """An agent's answer to the customer (mailing it is the mail channel's job); the ticket
-    becomes ``status`` (A by default) unless a chat or call is running. A ``subject`` other
-    than the default is kept as the group's TITLE message (``queries.reply_subject``)."""
+    """An agent's answer to the customer (mailing it, as ``mail`` says, is the mail channel's
+    job); the ticket becomes ``status`` (A by default) unless a chat or call is running. A
+    ``subject`` other than the default is kept as the group's TITLE message
+    (``queries.reply_subject``)."""
     _refuse_if_closed(ticket)
     now = date_created or timezone.now()
     # One line: it becomes a mail header.
@@ -499,7 +528,7 @@ def add_agent_reply(
         changed = _change(ticket, agent, now, changes)
         sla_tracking.agent_answered(ticket, now)
         search_index.reindex_ticket(ticket)
-        signals.agent_replied.send(sender=MessageGroup, group=group)
+        signals.agent_replied.send(sender=MessageGroup, group=group, mail=mail)
         _publish(ticket, changed, group=group)
     return group
 

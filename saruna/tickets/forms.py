@@ -47,6 +47,11 @@ class ReplyForm(forms.Form):
         attrs={"data-editor-html": ""}))
     # Empty: the default, shown as the placeholder (``queries.default_reply_subject``).
     subject = forms.CharField(label=_("Subject"), max_length=500, required=False)
+    # Comma-separated addresses, checked by ``actions.mail_options``.
+    cc = forms.CharField(label=_("Cc"), max_length=2000, required=False, widget=forms.TextInput(
+        attrs={"placeholder": _("Copies, separated by commas"), "autocomplete": "email"}))
+    bcc = forms.CharField(label=_("Bcc"), max_length=2000, required=False,
+                          widget=forms.TextInput(attrs={"autocomplete": "email"}))
     note = forms.BooleanField(label=_("Internal note"), required=False)
     resolve = forms.BooleanField(required=False)
 

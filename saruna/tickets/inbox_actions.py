@@ -29,10 +29,13 @@ def text_to_html(text: str) -> str:
 def reply(
     ticket: Ticket, agent: User, text: str, *, html: str = "", note: bool = False,
     status: str = Status.ANSWERED, uploads: Sequence[UploadedFile] = (), subject: str = "",
+    cc: str = "", bcc: str = "",
 ) -> MessageGroup:
     """An agent reply (or internal note) with its attachments stored and attached. ``html``
     (the rich-text editor's, untrusted) is sanitised and wins over the plain ``text``; a
-    note is not mailed, so it has no ``subject``."""
+    note is not mailed, so it has no ``subject`` and no copies (``cc``, ``bcc``: addresses
+    separated by commas)."""
+    mail = actions.mail_options(cc, bcc)
     with transaction.atomic():
         files = [
             actions.store_file(ticket.account, upload.name or "file", upload, actor=agent)
@@ -45,7 +48,7 @@ def reply(
             )
         return actions.add_agent_reply(
             ticket, agent, body, format=MessageFormat.HTML, status=status, files=files,
-            subject=subject,
+            subject=subject, mail=mail,
         )
 
 

@@ -550,6 +550,7 @@ def ticket_reply(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 ticket, _user(request), data["body"], html=data["body_html"], note=data["note"],
                 status=Status.RESOLVED if data["resolve"] else Status.ANSWERED,
                 uploads=request.FILES.getlist("files"), subject=data["subject"],
+                cc=data["cc"], bcc=data["bcc"],
             )
         except ActionError as exc:
             error = exc.message

@@ -426,3 +426,42 @@ def test_smtp_test_connection_reports_success_and_problems_in_plain_words(smtp_s
 
     nothing_there = sending.test_smtp("127.0.0.1", free_port(), Security.NONE, "", "")
     assert nothing_there.startswith("Nothing answers at 127.0.0.1:")
+
+
+@pytest.mark.django_db
+def test_copies_go_to_cc_openly_and_to_bcc_unnamed(
+    mailbox, mail_ticket, ann, smtp_sink, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(mail_ticket, ann, cc="boss@customer.example.com, Boss@Customer.example.com",
+              bcc="audit@acme.test")
+    [received] = smtp_sink.received
+    assert sorted(received.rcpt_tos) == [
+        "audit@acme.test", "boss@customer.example.com", "cleo@example.com"]
+    assert received.message["Cc"] == "boss@customer.example.com"
+    assert received.message["Bcc"] is None
+    assert b"audit@acme.test" not in received.message.as_bytes()
+
+
+@pytest.mark.django_db
+def test_a_bad_copy_address_refuses_the_reply_and_stores_nothing(mail_ticket, ann):
+    groups = mail_ticket.groups.count()
+    with pytest.raises(actions.ActionError, match="not an e-mail address"):
+        reply(mail_ticket, ann, cc="boss@customer.example.com, not-an-address")
+    assert mail_ticket.groups.count() == groups
+    assert not OutgoingMail.objects.exists()
+
+
+@pytest.mark.django_db
+def test_without_the_template_the_mail_is_the_reply_alone(
+    mailbox, mail_ticket, ann, smtp_sink, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.add_agent_reply(mail_ticket, ann, "<p>Just this.</p>",
+                                mail=actions.mail_options(use_template=False))
+    [received] = smtp_sink.received
+    text, html = parts(received.message)
+    assert text.strip() == "Just this."
+    assert REPLY_MARKER not in text and REPLY_MARKER not in html
+    assert ticket_url(mail_ticket) not in text
+    assert "<p>Just this.</p>" in html
