@@ -1,7 +1,8 @@
 """Live chat in real browsers: a shop's page on another origin, with a strict
 Content-Security-Policy, embeds the chat button; a visitor chats with agents on the chat
 screen, reloads mid-chat, is transferred, rates the chat; the chat is a ticket with the
-transcript. And the offline form when nobody is online."""
+transcript. And the offline form when nobody is online; an agent with two chats at once, who
+invites a colleague into one."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -323,4 +324,66 @@ def test_an_invitation_and_a_chat_over_long_polling(asgi_server, new_page, shop_
     message.press("Escape")
     expect(opener).to_be_focused()
     assert opener.get_attribute("aria-expanded") == "false"
+    shop.close()
+
+
+def test_two_chats_side_by_side_and_a_colleague_invited(asgi_server, new_page, shop_account):
+    account, anna, ben = shop_account
+    button = make_button(account, texts={"en": {"title": "Ask the gardeners"}})
+    with scope(account=account):
+        button.department.agents.add(anna, ben)
+    shop = shop_for(asgi_server, button)
+    desk = new_page(**LAPTOP)
+    open_desk(desk, asgi_server, anna)
+    colleague = new_page(**LAPTOP)  # Ben has the chat screen open but takes no new chats
+    log_in(colleague, asgi_server, ben.email)
+    colleague.get_by_role("link", name="Chat", exact=True).click()
+    colleague.wait_for_function("window.sarunaChat && window.sarunaChat.welcome")
+
+    def visitor_asks(question):
+        visitor = new_page(**LAPTOP)
+        visitor.goto(shop.url)
+        visitor.get_by_role("button", name="Ask the gardeners").click()
+        chat = visitor.frame_locator("iframe[title='Ask the gardeners']")
+        chat.get_by_role("textbox", name="Message", exact=True).fill(question)
+        chat.get_by_role("button", name="Send", exact=True).click()
+        desk.locator("#rings .ring").get_by_role("button", name="Accept").click()
+        pane = desk.locator(".chat-pane", has_text=question)
+        pane.get_by_role("log").get_by_text(question).wait_for()
+        return chat, pane
+
+    roses, roses_pane = visitor_asks("Do you sell roses?")
+    _tulips, tulips_pane = visitor_asks("Do you sell tulips?")  # Anna types here now
+    expect(tulips_pane.get_by_label("Message")).to_be_focused()
+
+    # A message in the other chat: a badge on its pane, and not read until Anna opens it.
+    roses.get_by_role("textbox", name="Message", exact=True).fill("Red ones, please.")
+    roses.get_by_role("button", name="Send", exact=True).click()
+    roses_pane.get_by_role("log").get_by_text("Red ones, please.").wait_for()
+    expect(roses_pane.locator(".unread")).to_have_text("1 unread")
+    expect(tulips_pane.locator(".unread")).to_be_hidden()
+    red = roses.locator("li.visitor", has_text="Red ones, please.")
+    assert red.get_attribute("data-read") is None
+    roses_pane.get_by_role("log").click()
+    expect(roses_pane.locator(".unread")).to_be_hidden()
+    expect(red).to_have_attribute("data-read", "1")
+
+    # Anna invites Ben to join the roses chat: he sees the whole conversation and answers.
+    roses_pane.get_by_text("Transfer or invite").click()
+    roses_pane.get_by_label("Invite an agent to join").select_option(label="Ben Ozols")
+    roses_pane.get_by_role("button", name="Invite", exact=True).click()
+    ring = colleague.locator("#rings .ring", has_text="Invitation to join")
+    ring.get_by_role("button", name="Accept").click()
+    ben_pane = colleague.locator(".chat-pane")
+    for line in ("Do you sell roses?", "Red ones, please."):
+        ben_pane.get_by_role("log").get_by_text(line).wait_for()
+    expect(roses_pane.locator(".participants")).to_contain_text("Ben Ozols")
+    ben_pane.get_by_label("Message").fill("Ben here: the red 'Kordes' rose.")
+    ben_pane.get_by_label("Message").press("Enter")
+    roses.get_by_text("Ben here: the red 'Kordes' rose.").wait_for()
+    roses_pane.get_by_role("log").get_by_text("Ben here: the red 'Kordes' rose.").wait_for()
+    with scope(account=account):
+        chat = Chat.objects.get(messages__body="Red ones, please.")
+        assert chat.agent == anna
+        assert list(chat.participants.values_list("user", flat=True)) == [ben.pk]
     shop.close()

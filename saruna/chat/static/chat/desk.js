@@ -10,6 +10,9 @@
   const chat = window.sarunaChat;
   const csrf = document.body.dataset.csrf;
   const panes = new Map();  // chat id -> pane
+  // The chat the agent works in (focus or a click puts it there). The visitor's messages in
+  // the others count as unread: a badge on their pane, and no read receipt until opened.
+  let activePane = null;
   const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (match, key) => values[key]);
   const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)),
     (byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -78,6 +81,8 @@
       this.id = summary.id;
       this.lastSeq = 0;
       this.readSeq = 0;
+      this.unread = 0;
+      this.history = summary.last_seq;  // what was said before the pane opened is not news
       this.shown = new Map();
       this.pending = new Map();
       this.ended = false;
@@ -133,8 +138,28 @@
         chat.send({ type: "invite", chat: this.id, agent: event.target.elements.agent.value });
         this.notice(S.inviteAsked);
       });
-      this.log.addEventListener("focus", () => this.markRead());
-      this.input.addEventListener("focus", () => this.markRead());
+      this.node.addEventListener("focusin", () => this.activate());
+      this.node.addEventListener("pointerdown", () => this.activate());
+    }
+
+    activate() {
+      if (activePane === this) return;
+      if (activePane) activePane.node.classList.remove("active");
+      activePane = this;
+      this.node.classList.add("active");
+      this.showUnread(0);
+      this.markRead();
+    }
+
+    inView() {
+      return document.visibilityState === "visible" && (activePane === this || panes.size === 1);
+    }
+
+    showUnread(count) {
+      this.unread = count;
+      const badge = this.node.querySelector(".unread");
+      badge.hidden = count === 0;
+      badge.textContent = count ? fill(S.unread, { count }) : "";
     }
 
     update(summary) {
@@ -188,13 +213,14 @@
       this.log.scrollTop = this.log.scrollHeight;
       if (message.kind === "visitor") {
         this.node.querySelector(".typing").textContent = "";
-        this.markRead();
+        if (this.inView()) this.markRead();
+        else if (message.seq > Math.max(this.history, this.readSeq)) this.showUnread(this.unread + 1);
       }
     }
 
-    // The visitor's messages count as read while this tab is in front.
+    // The visitor's messages count as read while this pane is the one in front.
     markRead() {
-      if (document.visibilityState !== "visible" || this.lastSeq <= this.readSeq || this.ended) return;
+      if (!this.inView() || this.lastSeq <= this.readSeq || this.ended) return;
       this.readSeq = this.lastSeq;
       chat.send({ type: "read", chat: this.id, seq: this.readSeq });
     }
@@ -270,6 +296,7 @@
     remove() {
       this.node.remove();
       panes.delete(this.id);
+      if (activePane === this) activePane = null;
       document.getElementById("no-chats").hidden = panes.size > 0;
     }
   }
