@@ -37,6 +37,7 @@ from saruna.visitors.identity import (
     visitor_for_token,
     visitor_id_from_token,
 )
+from saruna.visitors.queries import inviting_agent
 
 # Within the 30 s after which a client that saw nothing reconnects (widget.md).
 POLL_SECONDS = 25
@@ -141,10 +142,18 @@ def config(request: HttpRequest, button_id: str) -> HttpResponseBase:
     data = queries.widget_config(button, language)
     if visitor_id_from_token(request.account, _token(request)) is None:  # type: ignore[attr-defined]
         data["token"] = issue_visitor_token(request.account)  # type: ignore[attr-defined]
+    elif not data["online"] and _invited_by_an_agent_who_is_there(request):
+        data["online"] = True
     data["tracking"] = _tracking_config(request)
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     return allow_any_origin(response, "GET, OPTIONS")
+
+
+def _invited_by_an_agent_who_is_there(request: HttpRequest) -> bool:
+    """The agent who invited this visitor takes the chat, whatever their departments."""
+    visitor = visitor_for_token(request.account, _token(request), create=False)  # type: ignore[attr-defined]
+    return visitor is not None and inviting_agent(visitor) is not None
 
 
 def _tracking_config(request: HttpRequest) -> dict[str, Any] | None:

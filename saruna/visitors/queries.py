@@ -12,7 +12,13 @@ from django.utils import timezone
 from saruna.contacts.models import Contact
 from saruna.core.models import Account
 from saruna.visitors import live
-from saruna.visitors.models import PageVisit, TrackingSettings, Visitor, VisitSession
+from saruna.visitors.models import (
+    Invitation,
+    PageVisit,
+    TrackingSettings,
+    Visitor,
+    VisitSession,
+)
 from saruna.visitors.sources import Source
 
 PATH_SHOWN = 15
@@ -77,6 +83,34 @@ def agent_can_chat(agent: Any) -> bool:
     return any(present.user_id == agent.pk
                for department in Department.objects.filter(agents=agent)
                for present in present_agents(department, now))
+
+
+# An invitation unanswered for longer than a visit's pause no longer brings its agent.
+INVITATION_OPEN = timedelta(minutes=30)
+
+
+def inviting_agent(visitor: Visitor, invitation_id: str | None = None) -> Any:
+    """The agent of the visitor's open invitation (this one, else the latest) while they can
+    take the chat it starts: their browser is there and they are not offline. The chat
+    server offers the chat, and rings them first, whatever their departments."""
+    from saruna.chat.models import AgentStatus
+    from saruna.chat.queries import agent_availability, chat_settings, is_there
+
+    now = timezone.now()
+    invitations = Invitation.objects.filter(
+        visitor=visitor, status__in=[Invitation.Status.PENDING, Invitation.Status.SHOWN],
+        agent__is_active=True, created_at__gte=now - INVITATION_OPEN,
+    ).select_related("agent")
+    if invitation_id is not None:
+        invitations = invitations.filter(public_id=invitation_id)
+    invitation = invitations.order_by("-created_at").first()
+    if invitation is None:
+        return None
+    availability = agent_availability(invitation.agent)
+    if availability.status == AgentStatus.OFFLINE or not is_there(
+            availability, chat_settings(visitor.account), now):
+        return None
+    return invitation.agent
 
 
 def latest_session(visitor: Visitor) -> VisitSession | None:

@@ -3,8 +3,10 @@
 import pytest
 from django_scopes import scope, scopes_disabled
 
+from saruna.chat import actions as chat_actions
 from saruna.contacts.common import ActionError
-from saruna.visitors import actions
+from saruna.tickets import actions as ticket_actions
+from saruna.visitors import actions, queries
 from saruna.visitors.models import Invitation
 from tests.chat.helpers import make_button, put_online
 from tests.tenancy import host_client
@@ -152,3 +154,36 @@ def test_accepting_marks_the_invitation(account, agent, immediate_commits):
         with pytest.raises(ActionError):
             actions.accept_invitation(account, visitor, "nope")
     assert beat(client, token, event="ping").status_code == 204  # withdrawn from the mailbox
+
+
+def test_the_widget_offers_the_chat_while_the_inviting_agent_is_there(
+        account, agent, immediate_commits, time_machine):
+    """Anna is online for Sales; the visitor is on the Support button's page."""
+    time_machine.move_to("2026-05-01 10:00Z", tick=False)
+    with scope(account=account):
+        sales = ticket_actions.save_department(account, None, name="Sales")
+    put_online(agent, department=sales)
+    button = make_button(account)  # the default department: nobody online there
+    token, client = new_token(account), tracker(account)
+    beat(client, token)
+    with scope(account=account):
+        invitation = immediate_commits(actions.invite_visitor, account, token.split(".")[0],
+                                       text="Hi", agent=agent)
+
+    def online():
+        return host_client(account).get(f"/widget/{button.public_id}/config.json",
+                                        HTTP_X_SARUNA_VISITOR=token).json()["online"]
+
+    def inviter():
+        with scope(account=account):
+            return queries.inviting_agent(invitation.visitor)
+
+    assert (online(), inviter()) == (True, agent)
+    assert host_client(account).get(f"/widget/{button.public_id}/config.json").json()[
+        "online"] is False  # another visitor: nobody is online for them
+    time_machine.move_to("2026-05-01 10:02Z", tick=False)  # Anna's browser went away
+    assert (online(), inviter()) == (False, None)
+    put_online(agent, department=sales)
+    with scope(account=account):
+        chat_actions.set_agent_status(agent, "offline")
+    assert (online(), inviter()) == (False, None)
