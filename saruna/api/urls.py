@@ -19,27 +19,31 @@ from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from saruna.api import views
-from saruna.api.v3 import api, error
+from saruna.api.v3 import api, error, webhooks
 from saruna.api.v3.common import audited
 
 PREFIX = "api/v3/"
+OWN_TRANSACTIONS = frozenset({webhooks.TEST_URL_NAME})
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def api_view(view: Callable[..., HttpResponse], *, atomic: bool = True
+             ) -> Callable[..., HttpResponse]:
+    """``atomic`` False: the operation keeps its own transactions (one that waits on the
+    network must not hold the write lock meanwhile)."""
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if unstorable_input(request):
             return finish(request, error(request, 400, gettext(
                 "Text must not contain NUL characters or unpaired surrogates.")))
         write = request.method not in READS
-        with transaction.atomic() if write else nullcontext():
+        with transaction.atomic() if write and atomic else nullcontext():
             response = view(request, *args, **kwargs)
             if write and response.status_code == 200 and not getattr(
                 request, "_api_audited", False
             ):
                 audited(request, "api.write", method=request.method, path=request.path)
-            if write and response.status_code >= 400:
+            if write and atomic and response.status_code >= 400:
                 transaction.set_rollback(True)
         return finish(request, response)
 
@@ -109,7 +113,8 @@ def fallback(request: HttpRequest, rest: str) -> HttpResponse:
 def _wrapped_patterns() -> list[URLPattern]:
     patterns, _app_name, _namespace = api.urls
     return [
-        URLPattern(p.pattern, api_view(p.callback), p.default_args, p.name)
+        URLPattern(p.pattern, api_view(p.callback, atomic=p.name not in OWN_TRANSACTIONS),
+                   p.default_args, p.name)
         for p in patterns
         if isinstance(p, URLPattern)
     ]

@@ -18,6 +18,7 @@ from saruna.contacts.common import ActionError, fresh_value
 from saruna.core import audit
 from saruna.core.models import Account
 from saruna.core.tenancy import enqueue_on_commit
+from saruna.tickets.models import Status
 from saruna.webhooks import delivery as sending
 from saruna.webhooks import payloads, urlguard
 from saruna.webhooks.models import PING, Delivery, Event, Webhook, new_secret
@@ -86,6 +87,8 @@ def ticket_changed(ticket: Ticket, changed: list[str], group: MessageGroup | Non
     if changed:
         emit(account, Event.TICKET_UPDATED,
              lambda: {"ticket": payloads.ticket(ticket), "changed": sorted(changed)})
+    if "status" in changed and ticket.status == Status.DELETED:
+        emit(account, Event.TICKET_DELETED, lambda: {"ticket": payloads.ticket(ticket)})
 
 
 def contact_created(contact: Contact) -> None:
@@ -143,7 +146,7 @@ def _validated(fields: Mapping[str, Any]) -> dict[str, Any]:
             raise ActionError(error.message) from error
     if "events" in values:
         events = list(dict.fromkeys(values["events"] or []))
-        unknown = [e for e in events if e not in Event.values]
+        unknown = [e for e in events if e not in Event.values and e != PING]
         if unknown:
             raise ActionError(gettext("Unknown event: %(events)s") % {
                 "events": ", ".join(map(str, unknown))})

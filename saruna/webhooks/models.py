@@ -18,6 +18,7 @@ class Event(models.TextChoices):
 
     TICKET_CREATED = "ticket.created", _("Ticket created")
     TICKET_UPDATED = "ticket.updated", _("Ticket updated")
+    TICKET_DELETED = "ticket.deleted", _("Ticket moved to the trash")
     MESSAGE_GROUP_CREATED = "message_group.created", _("Message added to a ticket")
     CONTACT_CREATED = "contact.created", _("Contact created")
     CONTACT_UPDATED = "contact.updated", _("Contact changed")
@@ -28,7 +29,8 @@ class Event(models.TextChoices):
     SLA_BREACHED = "sla.breached", _("SLA deadline missed")
 
 
-# Sent only by "Send test"; nobody subscribes to it.
+# Sent only by "Send test", to the webhook tested, whatever it subscribed to; subscribing to
+# it alone (E.2 lists it) makes a webhook that only ever gets tests.
 PING = "ping"
 
 

@@ -215,3 +215,25 @@ def test_the_guard_refuses_loopback_when_private_addresses_are_closed(
     assert result == {"status_code": None, "message": (
         "The test event failed: 127.0.0.1 is a loopback address (127.0.0.1).")}
     assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_test_event_waits_for_the_receiver_outside_any_transaction(
+        api, receiver, on_premise, monkeypatch):  # noqa: F811
+    """Waiting up to 10 s on the network inside the API's write transaction would hold
+    SQLite's write lock (every other writer of the installation) that long."""
+    from django.db import connection
+
+    from saruna.webhooks import actions
+
+    created = assert_ok(api.post("/webhooks", {"url": receiver.url(), "events": ["ping"]}))
+    sent = actions.sending.deliver
+    in_transaction: list[bool] = []
+
+    def deliver(delivery_id: int) -> None:
+        in_transaction.append(connection.in_atomic_block)
+        sent(delivery_id)
+
+    monkeypatch.setattr(actions.sending, "deliver", deliver)
+    assert assert_ok(api.post(f"/webhooks/{created['id']}/_test"))["status_code"] == 200
+    assert in_transaction == [False]

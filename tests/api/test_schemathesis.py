@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 
 from saruna.contacts import actions as contacts
 from saruna.tickets import actions as tickets
+from saruna.webhooks import actions as webhooks
 from tests.api.conftest import ApiClient, make_key
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +57,15 @@ def alpha_objects(account, owner):
         message = ticket.groups.get().messages.get()
         canned = tickets.save_canned_message(account, messagetext="Alpha canned")
         answer = tickets.save_predefined_answer(account, name="Alpha answer", body="Alpha")
+        hook = webhooks.create_webhook(account, url="https://hooks.alpha.test/in",
+                                       events=["ping"])
     return {
         "ticketId": ticket.public_id, "contactId": contact.public_id,
         "companyId": company.public_id, "groupId": group.public_id, "tagId": tag.public_id,
         "messageId": str(message.pk), "departmentId": department.public_id,
         "userId": owner.pk, "agentId": owner.pk, "cannedMessageId": canned.public_id,
         "predefinedAnswerId": answer.public_id, "attributeName": "note",
+        "webhookId": hook.public_id,
     }
 
 
