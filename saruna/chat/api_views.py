@@ -142,18 +142,19 @@ def config(request: HttpRequest, button_id: str) -> HttpResponseBase:
     data = queries.widget_config(button, language)
     if visitor_id_from_token(request.account, _token(request)) is None:  # type: ignore[attr-defined]
         data["token"] = issue_visitor_token(request.account)  # type: ignore[attr-defined]
-    elif not data["online"] and _invited_by_an_agent_who_is_there(request):
-        data["online"] = True
+    elif not data["online"] and request.GET.get("invitation"):
+        data["online"] = _invited_by_an_agent_who_is_there(request, request.GET["invitation"])
     data["tracking"] = _tracking_config(request)
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     return allow_any_origin(response, "GET, OPTIONS")
 
 
-def _invited_by_an_agent_who_is_there(request: HttpRequest) -> bool:
-    """The agent who invited this visitor takes the chat, whatever their departments."""
+def _invited_by_an_agent_who_is_there(request: HttpRequest, invitation: str) -> bool:
+    """The agent who invited this visitor takes the chat, whatever their departments (asked
+    by the chat UI for the invitation the visitor accepts, not on every page view)."""
     visitor = visitor_for_token(request.account, _token(request), create=False)  # type: ignore[attr-defined]
-    return visitor is not None and inviting_agent(visitor) is not None
+    return visitor is not None and inviting_agent(visitor, invitation) is not None
 
 
 def _tracking_config(request: HttpRequest) -> dict[str, Any] | None:

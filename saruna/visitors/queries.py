@@ -89,21 +89,19 @@ def agent_can_chat(agent: Any) -> bool:
 INVITATION_OPEN = timedelta(minutes=30)
 
 
-def inviting_agent(visitor: Visitor, invitation_id: str | None = None) -> Any:
-    """The agent of the visitor's open invitation (this one, else the latest) while they can
-    take the chat it starts: their browser is there and they are not offline. The chat
-    server offers the chat, and rings them first, whatever their departments."""
+def inviting_agent(visitor: Visitor, invitation_id: str) -> Any:
+    """The agent of the visitor's open invitation while they can take the chat it starts:
+    their browser is there and they are not offline. The chat server offers the chat, and
+    rings them first, whatever their departments."""
     from saruna.chat.models import AgentStatus
     from saruna.chat.queries import agent_availability, chat_settings, is_there
 
     now = timezone.now()
-    invitations = Invitation.objects.filter(
-        visitor=visitor, status__in=[Invitation.Status.PENDING, Invitation.Status.SHOWN],
-        agent__is_active=True, created_at__gte=now - INVITATION_OPEN,
-    ).select_related("agent")
-    if invitation_id is not None:
-        invitations = invitations.filter(public_id=invitation_id)
-    invitation = invitations.order_by("-created_at").first()
+    invitation = Invitation.objects.filter(
+        public_id=invitation_id, visitor=visitor, agent__is_active=True,
+        status__in=[Invitation.Status.PENDING, Invitation.Status.SHOWN],
+        created_at__gte=now - INVITATION_OPEN,
+    ).select_related("agent").first()
     if invitation is None:
         return None
     availability = agent_availability(invitation.agent)

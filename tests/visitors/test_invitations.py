@@ -170,17 +170,18 @@ def test_the_widget_offers_the_chat_while_the_inviting_agent_is_there(
         invitation = immediate_commits(actions.invite_visitor, account, token.split(".")[0],
                                        text="Hi", agent=agent)
 
-    def online():
-        return host_client(account).get(f"/widget/{button.public_id}/config.json",
-                                        HTTP_X_SARUNA_VISITOR=token).json()["online"]
+    def online(invitation_id=invitation.public_id, visitor_token=token):
+        return host_client(account).get(
+            f"/widget/{button.public_id}/config.json", {"invitation": invitation_id},
+            HTTP_X_SARUNA_VISITOR=visitor_token).json()["online"]
 
     def inviter():
         with scope(account=account):
-            return queries.inviting_agent(invitation.visitor)
+            return queries.inviting_agent(invitation.visitor, invitation.public_id)
 
     assert (online(), inviter()) == (True, agent)
-    assert host_client(account).get(f"/widget/{button.public_id}/config.json").json()[
-        "online"] is False  # another visitor: nobody is online for them
+    assert online(visitor_token=new_token(account)) is False  # not theirs to accept
+    assert online(invitation_id="nope") is False
     time_machine.move_to("2026-05-01 10:02Z", tick=False)  # Anna's browser went away
     assert (online(), inviter()) == (False, None)
     put_online(agent, department=sales)

@@ -480,7 +480,8 @@
       box.append(el("p", { class: "field" }, label, input, el("span", { class: "field-error", id: `${id}-error` })));
     }
   };
-  const fetchConfig = () => fetch(`/widget/${encodeURIComponent(widget.button)}/config.json?lang=${document.documentElement.lang}`,
+  // With an accepted invitation: the agent who invited answers, whatever their departments.
+  const fetchConfig = () => fetch(`/widget/${encodeURIComponent(widget.button)}/config.json?lang=${document.documentElement.lang}${invitation ? `&invitation=${encodeURIComponent(invitation)}` : ""}`,
     { headers: token ? { "X-Saruna-Visitor": token } : {}, credentials: "omit" }).then((response) => response.json());
   const configure = async () => {
     config = await fetchConfig();
