@@ -29,8 +29,8 @@
 
   // text/plain: a "simple" request, so no CORS preflight and sendBeacon can carry it.
   const send = (event) => {
-    if (!ctx.token || !allowed()) return;
-    fetch(`${ctx.origin}/widget/track/`, { method: "POST", body: body(event), credentials: "omit",
+    if (!ctx.token || !allowed()) return Promise.resolve();
+    return fetch(`${ctx.origin}/widget/track/`, { method: "POST", body: body(event), credentials: "omit",
       headers: { "Content-Type": "text/plain" }, keepalive: true })
       .then((response) => (response.status === 200 ? response.json() : null))
       .then((answer) => { if (answer && answer.invitation) saruna._emit("invitation", answer.invitation); })
@@ -52,8 +52,7 @@
     if (started || !allowed()) return;
     started = true;
     pageStart = Date.now();
-    send("view");
-    identify();
+    send("view").then(identify);  // after the page view: one write at a time for this visitor
     timer = setInterval(beat, BEAT_MS);
   };
   const leave = () => {
