@@ -7,8 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saruna.settings")
 django_http = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django set up
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from saruna.core.heap import freeze_startup_objects  # noqa: E402
@@ -21,7 +20,7 @@ application = ProtocolTypeRouter(
         # Visitor tracking beats, the busiest requests, are answered before Django's middleware.
         "http": TrackingASGI(django_http),
         "websocket": AllowedHostsOriginValidator(
-            TenantWebSocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            TenantWebSocketMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }
 )

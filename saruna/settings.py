@@ -166,7 +166,7 @@ if REDIS_URL:
         "immediate": TESTING,
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "saruna.realtime.layers.SingleProcessChannelLayer"}}
     CACHES = {
         "default": {
             # Shared by the web server and the worker processes, unlike the per-process LocMemCache.

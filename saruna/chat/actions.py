@@ -17,13 +17,14 @@ Webhooks and other listeners: a chat starts in :func:`start_chat` and ends in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -466,17 +467,46 @@ def _locked(chat: Chat) -> Chat:
 def _claim_seq(chat: Chat, now: datetime, *, visitor: bool) -> int:
     """Counts the chat's seq up and answers the new one. The UPDATE takes the chat's row
     lock (the database's write lock on SQLite) until the transaction ends, so seqs follow
-    the commit order without gaps. An ended chat takes no more messages."""
+    the commit order without gaps. An ended chat takes no more messages.
+
+    One statement where the database returns rows from an UPDATE (PostgreSQL, SQLite 3.35
+    and later); the chat's message group comes back with the seq because another process
+    may have stored the chat's first line meanwhile."""
     seen = {"visitor_last_seen": now} if visitor else {}
-    claimed = Chat.objects.filter(pk=chat.pk).exclude(status=ChatStatus.ENDED).update(
-        last_seq=F("last_seq") + 1, **seen)
-    if not claimed:
+    if connection.features.can_return_columns_from_insert:
+        row = _count_up_returning(chat, seen)
+    else:
+        claimed = Chat.objects.filter(pk=chat.pk).exclude(status=ChatStatus.ENDED).update(
+            last_seq=F("last_seq") + 1, **seen)
+        row = Chat.objects.filter(pk=chat.pk).values_list("last_seq", "group_id").first() \
+            if claimed else None
+    if row is None:
         raise ActionError(gettext("This chat has ended."), "conflict")
-    chat.last_seq, group_id = Chat.objects.filter(pk=chat.pk).values_list(
-        "last_seq", "group_id").get()
+    chat.last_seq, group_id = row
     if group_id != chat.group_id:
         chat.group_id = group_id  # another process stored the chat's first line
     return chat.last_seq
+
+
+def _count_up_returning(chat: Chat, seen: dict[str, datetime]) -> tuple[int, int] | None:
+    """``UPDATE chat SET last_seq = last_seq + 1 … RETURNING last_seq, group_id`` unless
+    the chat has ended."""
+    with connection.cursor() as cursor:
+        cursor.execute(_count_up_sql(connection.vendor, tuple(seen)), [
+            *(connection.ops.adapt_datetimefield_value(v) for v in seen.values()),
+            chat.pk, ChatStatus.ENDED])
+        return cursor.fetchone()
+
+
+@functools.cache
+def _count_up_sql(vendor: str, assigned: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    column = {field.name: quote(field.column) for field in Chat._meta.concrete_fields}
+    assignments = [f"{column['last_seq']} = {column['last_seq']} + 1",
+                   *(f"{column[name]} = %s" for name in assigned)]
+    return (f"UPDATE {quote(Chat._meta.db_table)} SET {', '.join(assignments)} "
+            f"WHERE {column['id']} = %s AND {column['status']} <> %s "
+            f"RETURNING {column['last_seq']}, {column['group']}")
 
 
 def _store(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 from django.utils.translation import gettext
@@ -22,6 +22,7 @@ from saruna.accounts.models import User
 from saruna.chat import actions, dispatch, queries
 from saruna.chat.models import Chat, ChatStatus, MessageKind
 from saruna.contacts.common import ActionError
+from saruna.realtime import db
 from saruna.tickets.models import Department
 from saruna.visitors.identity import visitor_for_token
 
@@ -54,7 +55,7 @@ class ChatDelivery(AsyncJsonWebsocketConsumer):
         self.sent.pop(chat_id, None)
 
     async def catch_up(self, chat_id: str) -> None:
-        payloads = await database_sync_to_async(self._payloads_after)(chat_id,
+        payloads = await db.run(self._payloads_after)(chat_id,
                                                                       self.sent[chat_id])
         for payload in payloads:
             await self.send_message(chat_id, payload)
@@ -71,6 +72,25 @@ class ChatDelivery(AsyncJsonWebsocketConsumer):
 
     def frame(self, chat_id: str, kind: str, **fields: Any) -> dict:
         raise NotImplementedError
+
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch, less its ``aclose_old_connections`` before every handler: a
+        trip to the database thread, behind all the writes queued there, for every frame
+        and every event the socket gets. ``db.run`` does it around each database call."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_connect(self, message: dict) -> None:
+        db.socket_opened()
+        await super().websocket_connect(message)
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        try:
+            await super().websocket_disconnect(message)
+        finally:
+            await db.socket_closed()
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", set()):
@@ -166,33 +186,37 @@ class VisitorChatConsumer(ChatDelivery):
         # ``ack`` needs nothing here: the client resumes from it after a reconnect.
 
     async def _hello(self, content: dict) -> None:
-        chat = await database_sync_to_async(self._visitor_chat)(content.get("token"))
+        chat = await db.run(self._visitor_chat)(content.get("token"))
         if chat is None:
             await self.close(CLOSE_NOT_FOUND)
             return
         self.chat = chat
         await self.follow(chat, _int(content.get("after_seq")))
-        state = await database_sync_to_async(self._state)()
+        now, state = await db.run(self._state)()
         await self.send_json({"type": "state", "state": state})
-        if chat.status == ChatStatus.ENDED:
-            await self.send_json({"type": "ended", "reason": chat.end_reason,
-                                  "offline": chat.went_offline})
+        if now.status == ChatStatus.ENDED:
+            await self.send_json({"type": "ended", "reason": now.end_reason,
+                                  "offline": now.went_offline})
 
     def _visitor_chat(self, token: object) -> Chat | None:
+        """The chat with what its messages need (its ticket and the ticket's contact, the
+        visitor's name), which the socket keeps while it is open."""
         visitor = visitor_for_token(self.scope["account"], token, create=False)
         if visitor is None:
             return None
         chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
-        chat = Chat.objects.select_related(*queries.SUMMARY_RELATED).filter(
+        chat = Chat.objects.select_related("ticket__owner", "visitor").filter(
             public_id=chat_id, visitor=visitor).first()
         if chat is not None:
             actions.visitor_seen(chat)
         return chat
 
-    def _state(self) -> dict:
+    def _state(self) -> tuple[Chat, dict]:
+        """The chat as it is now and its ``state`` (read apart from the chat the socket
+        keeps, which need not hold the agent and department for it)."""
         assert self.chat is not None
-        self.chat.refresh_from_db()
-        return queries.visitor_state(self.chat)
+        now = Chat.objects.select_related("agent", "department").get(pk=self.chat.pk)
+        return now, queries.visitor_state(now)
 
     async def _message(self, content: dict) -> None:
         assert self.chat is not None
@@ -207,7 +231,7 @@ class VisitorChatConsumer(ChatDelivery):
         message (the client drops it if it has it)."""
         if not created:
             assert self.chat is not None
-            payload = await database_sync_to_async(queries.message_payload)(message, self.chat)
+            payload = await db.run(queries.message_payload)(message, self.chat)
             await self.send_json({"type": "message", "message": payload})
 
     async def _call(self, function: Any, *args: Any, client_id: object = None) -> Any:
@@ -218,7 +242,7 @@ class VisitorChatConsumer(ChatDelivery):
                 except ActionError as error:
                     return error
 
-        result = await database_sync_to_async(run)()
+        result = await db.run(run)()
         if isinstance(result, ActionError):
             frame: dict[str, Any] = {"type": "error", "message": result.message}
             if isinstance(client_id, str):
@@ -230,7 +254,7 @@ class VisitorChatConsumer(ChatDelivery):
     async def _seen(self) -> None:
         if self.chat is not None and time.monotonic() - self.seen_at > SEEN_EVERY:
             self.seen_at = time.monotonic()
-            await database_sync_to_async(actions.visitor_seen)(self.chat)
+            await db.run(actions.visitor_seen)(self.chat)
 
     async def chat_state(self, event: dict) -> None:
         await self.send_json({"type": "state", "state": event["state"]})
@@ -252,7 +276,7 @@ class AgentChatConsumer(ChatDelivery):
         await self.channel_layer.group_add(queries.agent_group(account.pk, user.pk),
                                            self.channel_name)
         await self.accept()
-        welcome = await database_sync_to_async(self._welcome)()
+        welcome = await db.run(self._welcome)()
         for chat, last_seq in welcome.pop("following"):
             group = queries.chat_group(chat)
             await self.channel_layer.group_add(group, self.channel_name)
@@ -273,7 +297,7 @@ class AgentChatConsumer(ChatDelivery):
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
         if hasattr(self, "user"):
-            await database_sync_to_async(actions.agent_seen)(self.user)
+            await db.run(actions.agent_seen)(self.user)
 
     def frame(self, chat_id: str, kind: str, **fields: Any) -> dict:
         return {"type": kind, "chat": chat_id, **fields}
@@ -290,13 +314,13 @@ class AgentChatConsumer(ChatDelivery):
         kind = content.get("type")
         if time.monotonic() - self.seen_at > SEEN_EVERY:
             self.seen_at = time.monotonic()
-            await database_sync_to_async(actions.agent_seen)(self.user)
+            await db.run(actions.agent_seen)(self.user)
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "status":
             await self._status(content)
         elif kind in self.CHAT_COMMANDS:
-            chat = await database_sync_to_async(queries.visible_chat)(self.user,
+            chat = await db.run(queries.visible_chat)(self.user,
                                                                       content.get("chat"))
             if chat is None:
                 await self._error(content, gettext("No such chat."))
@@ -322,7 +346,7 @@ class AgentChatConsumer(ChatDelivery):
                 except ActionError as error:
                     return error
 
-        result = await database_sync_to_async(run)()
+        result = await db.run(run)()
         if isinstance(result, ActionError):
             await self._error(content, result.message)
             return None
@@ -348,14 +372,14 @@ class AgentChatConsumer(ChatDelivery):
 
     async def on_sync(self, chat: Chat, content: dict) -> None:
         await self.follow(chat, _int(content.get("after_seq")))
-        summary = await database_sync_to_async(queries.chat_summary)(chat)
+        summary = await db.run(queries.chat_summary)(chat)
         await self.send_json({"type": "chat", "chat": summary})
 
     async def on_message(self, chat: Chat, content: dict) -> None:
         result = await self._run(content, actions.post_agent_message, chat, self.user,
                                  content.get("client_id"), content.get("body"))
         if result is not None and not result[1]:
-            payload = await database_sync_to_async(queries.message_payload)(result[0], chat)
+            payload = await db.run(queries.message_payload)(result[0], chat)
             await self.send_json({"type": "message", "chat": chat.public_id,
                                   "message": payload})
 
@@ -367,7 +391,7 @@ class AgentChatConsumer(ChatDelivery):
         await self._run(content, actions.mark_read, chat, MessageKind.AGENT, content.get("seq"))
 
     async def on_transfer(self, chat: Chat, content: dict) -> None:
-        target = await database_sync_to_async(self._transfer_target)(content)
+        target = await db.run(self._transfer_target)(content)
         if target is None:
             await self._error(content, gettext("Unknown agent or department."))
             return
@@ -383,7 +407,7 @@ class AgentChatConsumer(ChatDelivery):
         return None
 
     async def on_invite(self, chat: Chat, content: dict) -> None:
-        target = await database_sync_to_async(self._transfer_target)(
+        target = await db.run(self._transfer_target)(
             {"agent": content.get("agent")})
         if target is None:
             await self._error(content, gettext("Unknown agent or department."))

@@ -1,13 +1,25 @@
 """Publishing events to WebSocket clients, after the writing transaction commits.
 
 Group names start with the account id so that no event can cross tenants.
+
+A write made for a socket (``saruna.realtime.db.run``) hands its events to the event loop
+that waits for it: the database thread, which every socket of the process shares, goes on
+with the next write while the loop sends. One sender per loop sends them one after another
+in the order of their commits. Other writers (HTTP views, tasks) send before they return.
 """
 
+import asyncio
+import logging
+from collections import deque
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from saruna.realtime.db import calling_loop
+
+logger = logging.getLogger(__name__)
 
 
 def group_name(account_id: str, *parts: str) -> str:
@@ -20,10 +32,51 @@ def user_group(account_id: str, user_id: str) -> str:
 
 def publish(group: str, event_type: str, **payload: Any) -> None:
     """Send ``{"type": event_type, ...payload}`` to every consumer in ``group`` on commit."""
+    event = {"type": event_type, **payload}
 
     def send() -> None:
         layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, {"type": event_type, **payload})
+        if layer is None:
+            return
+        loop = calling_loop()
+        if loop is None:
+            async_to_sync(layer.group_send)(group, event)
+        else:
+            loop.call_soon_threadsafe(_sender(loop).put, layer, group, event)
 
     transaction.on_commit(send)
+
+
+class _Sender:
+    """Sends the events handed to one event loop, in the order they came."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: deque[tuple[Any, str, dict]] = deque()
+        self.task: asyncio.Task | None = None
+
+    def put(self, layer: Any, group: str, event: dict) -> None:
+        self.waiting.append((layer, group, event))
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        while self.waiting:
+            layer, group, event = self.waiting.popleft()
+            try:
+                await layer.group_send(group, event)
+            except Exception:  # one lost event must not stop the ones after it
+                logger.exception("Could not send %s to %s", event["type"], group)
+
+
+_senders: dict[asyncio.AbstractEventLoop, _Sender] = {}
+
+
+def _sender(loop: asyncio.AbstractEventLoop) -> _Sender:
+    sender = _senders.get(loop)
+    if sender is None:
+        # Loops come and go in tests (a server per test): forget closed ones.
+        for closed in [known for known in _senders if known.is_closed()]:
+            del _senders[closed]
+        sender = _senders[loop] = _Sender(loop)
+    return sender
