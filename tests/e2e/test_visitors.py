@@ -17,8 +17,7 @@ from saruna.visitors.models import Conversion, Invitation, PageVisit, Visitor, V
 from saruna.visitors.queries import page_visits_for_contact
 from tests.chat.helpers import make_button
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_chat import open_desk
-from tests.e2e.test_inbox import LAPTOP
+from tests.e2e.test_inbox import LAPTOP, log_in
 from tests.factories import make_account, make_user
 from tests.servers import free_port
 
@@ -106,7 +105,7 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     opener.click()
 
     agent = new_page(**LAPTOP)
-    open_desk(agent, asgi_server, anna)
+    log_in(agent, asgi_server, anna.email)
     agent.get_by_role("link", name="Visitors").click()
     row = agent.locator("#visitor-list tbody tr")
     row.locator(".v-pages", has_text="3").wait_for(timeout=15000)
@@ -128,6 +127,15 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
         assert session.ip == "81.198.0.0"
         assert PageVisit.objects.count() == 3
 
+    # Anna is not online for chats yet: her invitation would find nobody to answer it.
+    agent.get_by_role("button", name="Invite to chat").click()
+    agent.get_by_text("Set your chat status to online first").wait_for()
+    agent.get_by_role("link", name="Chat", exact=True).click()
+    agent.wait_for_function("window.sarunaChat && window.sarunaChat.welcome")
+    agent.get_by_label("Chat status").select_option("online")
+    agent.locator("#status-form[data-saved=online]").wait_for()
+    agent.get_by_role("link", name="Visitors").click()
+    row.click()
     agent.locator("#invite-text").fill("Need help choosing a tree?")
     agent.get_by_role("button", name="Invite to chat").click()
     agent.get_by_text("Invitation sent.").wait_for()
