@@ -122,6 +122,7 @@ def alpha_inbox(o):
     if not hasattr(o, "inbox"):
         from saruna.contacts import actions as contacts
         from saruna.tickets import actions as tickets
+        from saruna.tickets.saved_filters import save_saved_filter
 
         a = o.pair.a
         with scope(account=a):
@@ -129,7 +130,9 @@ def alpha_inbox(o):
             ticket = tickets.open_ticket(a, "Alpha ticket", "Hello", owner)
             stored = tickets.store_file(a, "alpha.txt", b"Alpha file")
             tickets.attach_file(ticket.groups.get(), stored)
-        o.inbox = SimpleNamespace(ticket=ticket.public_id, file=stored.public_id)
+            saved = save_saved_filter(a, name="Alpha view", is_public=True)
+        o.inbox = SimpleNamespace(ticket=ticket.public_id, file=stored.public_id,
+                                  saved_filter=saved.public_id)
     return o.inbox
 
 
@@ -200,6 +203,7 @@ OBJECT_ROUTES = {
                                 "answer_id": alpha_desk(o).settings_answer},
     **{name: lambda o: {"file_id": alpha_inbox(o).file} for name in (
         "file_view", "file_download")},
+    "inbox_delete_view": lambda o: {"filter_id": alpha_inbox(o).saved_filter},
     "contactform_edit": portal_alpha.form_id,
     "contactform_set_active": portal_alpha.form_id,
     "contactform_page": portal_alpha.form_id,

@@ -464,11 +464,12 @@ def change_login_email(request: HttpRequest, target: User, email: str, *,
     target.email = email
     target.save(update_fields=["email"])
     account = target.account
+    assert account is not None  # agents belong to an account; staff have no API
     queue_email(previous, "accounts/email/login_changed",
                 {"user": target, "account": account, "email": email},
                 account=account, language=target.language or account.language)
-    audit.record(account, "user.email_changed", actor=actor, target=target,  # type: ignore[arg-type]
-                 request=request, previous=previous, email=email)
+    audit.record(account, "user.email_changed", actor=actor, target=target, request=request,
+                 previous=previous, email=email)
 
 
 @transaction.atomic

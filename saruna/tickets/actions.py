@@ -469,7 +469,7 @@ def mail_options(cc: str | None = None, bcc: str | None = None,
     it, and nothing is sent."""
 
     def addresses(text: str | None, name: str) -> tuple[str, ...]:
-        found = []
+        found: list[str] = []
         for address in (text or "").replace(";", ",").split(","):
             address = address.strip()
             if not address:

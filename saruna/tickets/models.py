@@ -494,8 +494,10 @@ class SavedFilter(PublicIdModel):
     filter vocabulary of API §6.2, AND-ed. Seen by its creator, by everyone when public, and
     by the agents and departments it is shared with."""
 
+    # None: made by an API key that acts as nobody, or its maker was deleted.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
     )
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)

@@ -7,7 +7,7 @@ saved from the inbox are the same thing, applied by the same code."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -36,7 +36,7 @@ def may_change(user: User | None, saved: SavedFilter) -> bool:
     return user is None or user.can_manage_account or saved.user_id == user.pk
 
 
-def _ticket_columns() -> dict[str, Any]:
+def _ticket_columns() -> Mapping[str, Any]:
     # The API module holds the vocabulary; imported late, it imports these models.
     from saruna.api.v3.tickets import TICKETS
 

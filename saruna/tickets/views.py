@@ -237,12 +237,12 @@ def view_conditions(user: User, view: str, query: str) -> list[dict[str, Any]] |
     if kind == "status" and value in Status.values:
         conditions = [condition("status", "E", value)]
     else:
-        by_kind = {"all": None, "mine": ("agentid", "E"), "unassigned": ("agentid", "IE"),
+        by_kind = {"mine": ("agentid", "E"), "unassigned": ("agentid", "IE"),
                    "department": ("departmentid", "E"), "tag": ("tags", "CY")}
-        if kind not in by_kind:
+        if kind != "all" and kind not in by_kind:
             return None
         conditions = [condition("status", "NI", ",".join(HIDDEN))]
-        if by_kind[kind] is not None:
+        if kind in by_kind:
             code, operator = by_kind[kind]
             conditions.append(condition(code, operator, user.pk if kind == "mine" else value))
     if query.strip():

@@ -120,3 +120,4 @@ def test_the_inbox_shows_a_filter_made_over_the_api_with_the_tickets_the_api_lis
     assert "VIP waiting" in page  # in the left column
     assert "VIP new" in page
     assert "Plain new" not in page and "VIP later" not in page
+
