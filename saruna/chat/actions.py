@@ -212,9 +212,9 @@ def set_agent_status(
         not isinstance(max_chats, int) or isinstance(max_chats, bool) or not 1 <= max_chats <= 50
     ):
         raise ActionError(gettext("The maximum of chats is a number from 1 to 50."))
-    own = set(Department.objects.filter(agents=user).values_list("public_id", flat=True))
+    own = list(Department.objects.filter(agents=user))
     for department_id, value in (departments or {}).items():
-        if department_id not in own:
+        if department_id not in {d.public_id for d in own}:
             raise ActionError(
                 gettext("You are not in the department %(d)s.") % {"d": department_id}
             )
@@ -224,6 +224,7 @@ def set_agent_status(
     with transaction.atomic():
         availability = queries.agent_availability(user)
         availability = AgentAvailability.objects.select_for_update().get(pk=availability.pk)
+        before = _statuses(availability, own)
         if status is not None:
             availability.status = status
         overrides = dict(availability.departments)
@@ -237,9 +238,20 @@ def set_agent_status(
             availability.max_chats = max_chats
         availability.last_seen = now
         availability.save()
+        if _statuses(availability, own) != before:
+            webhooks.emit(user.account_id, "agent.status_changed", lambda: {
+                "id": user.pk, "name": user.full_name,
+                **_statuses(availability, own)})
         _publish_agent_state(user)
         _offer_waiting_chats(user, now)
     return availability
+
+
+def _statuses(availability: AgentAvailability, departments: list[Department]) -> dict[str, Any]:
+    """The agent's status and, per department of theirs, the status that counts there."""
+    return {"status": availability.status,
+            "departments": {d.public_id: queries.effective_status(availability, d)
+                            for d in departments}}
 
 
 def agent_seen(user: User, *, now: datetime | None = None) -> None:
