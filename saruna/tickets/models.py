@@ -164,7 +164,11 @@ class Ticket(PublicIdModel):
             models.Index(fields=["account", "status", "last_activity"]),
             models.Index(fields=["account", "department", "status", "last_activity"]),
             models.Index(fields=["account", "agent", "status", "last_activity"]),
-            models.Index(fields=["account", "date_created"]),
+            # The API's default order (date_created, then id): deep _page offsets are read from
+            # the index alone.
+            models.Index(fields=["account", "date_created", "id"]),
+            # The API's "what changed since" polls (date_changed ranges and sorts).
+            models.Index(fields=["account", "date_changed"]),
             models.Index(fields=["status", "postponed_until"]),
         ]
 

@@ -354,3 +354,28 @@ def test_a_key_with_ticket_read_sees_only_its_agents_tickets(account, agent):
     seed(account, 2)
     client = ApiClient(account, make_key(account, scopes=["ticket.read"], user=agent))
     assert client.get("/tickets").json() == []
+
+
+def test_copies_and_the_template_choice_reach_the_mail(api, account):
+    from saruna.mail.models import OutgoingMail
+
+    info = create(api, do_not_send_mail="N", carbon_copy="boss@example.org",
+                  blind_carbon_copies="audit@acme.test", use_template="N")
+    api.post(f"/tickets/{info['id']}/messages",
+             {"message": "Fixed", "carbon_copies": "a@example.org, b@example.org"})
+    with scope(account=account):
+        first, reply = OutgoingMail.objects.order_by("pk")
+    assert (first.cc, first.bcc, first.use_template) == (
+        ["boss@example.org"], ["audit@acme.test"], False)
+    assert (reply.cc, reply.bcc, reply.use_template) == (
+        ["a@example.org", "b@example.org"], [], True)
+
+
+def test_a_bad_copy_address_is_a_400_and_nothing_is_made(api, account):
+    assert_error(api.post("/tickets", {**NEW_TICKET, "do_not_send_mail": "N",
+                                       "carbon_copies": "boss@example.org, nobody"}),
+                 400, "nobody")
+    assert_error(api.post("/tickets", {**NEW_TICKET, "use_template": "maybe"}), 400,
+                 "use_template")
+    with scope(account=account):
+        assert not Ticket.objects.exists()

@@ -68,6 +68,7 @@ from saruna.tickets.models import (
     Ticket,
     TicketHistory,
 )
+from saruna.tickets.signals import MailOptions
 
 router = Router(tags=["tickets"])
 
@@ -657,6 +658,14 @@ def _mail_message_id(given: str | None, do_not_send: str | None, host: str) -> s
     return ""
 
 
+def _mail_options(cc: str | None, bcc: str | None, use_template: str | None
+                  ) -> MailOptions:
+    """How an agent's message is mailed: ``carbon_copies``/``blind_carbon_copies``
+    (comma-separated) and ``use_template`` (Y: wrapped in the help desk's header and footer)."""
+    return actions.mail_options(
+        cc, bcc, use_template=parse_yn(use_template, "use_template") if use_template else True)
+
+
 def _department(request: HttpRequest, department_id: str) -> Department:
     """By id; ``default`` always exists (made on first use)."""
     if department_id == DEFAULT_DEPARTMENT_ID:
@@ -713,6 +722,8 @@ def create_ticket(request: HttpRequest, body: TicketCreate) -> dict[str, Any]:
             account, body.subject, body.message, owner, actor=author,
             mail_msg_id=_mail_message_id(body.mail_message_id, body.do_not_send_mail,
                                          account.host),
+            mail=_mail_options(body.carbon_copies or body.carbon_copy, body.blind_carbon_copies,
+                               body.use_template),
             **common,
         )
     else:
@@ -852,6 +863,7 @@ def add_message(
             group_type=GroupType.CHAT if running_chat else GroupType.OUTGOING_EMAIL,
             date_created=date_created,
             mail_msg_id=_mail_message_id(body.mail_message_id, body.do_not_send_mail, host),
+            mail=_mail_options(body.carbon_copies, body.blind_carbon_copies, body.use_template),
         )
     audited(request, "api.ticket.message_added", ticket, group=group.pk, kind=kind)
     fresh = queries.conversation(ticket).get(pk=group.pk)
