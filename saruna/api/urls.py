@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from saruna.api import views
 from saruna.api.v3 import api, error, webhooks
 from saruna.api.v3.common import audited
+from saruna.core.text import storable
 
 PREFIX = "api/v3/"
 OWN_TRANSACTIONS = frozenset({webhooks.TEST_URL_NAME})
@@ -52,13 +53,7 @@ def api_view(view: Callable[..., HttpResponse], *, atomic: bool = True
 
 def _unstorable(value: Any) -> bool:
     if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode()  # fails on a lone surrogate
-        except UnicodeEncodeError:
-            return True
-        return False
+        return storable(value) != value
     if isinstance(value, dict):
         return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list):

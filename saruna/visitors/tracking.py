@@ -38,6 +38,7 @@ from saruna.contacts.common import ActionError
 from saruna.core import geo
 from saruna.core.ids import new_id
 from saruna.core.models import Account
+from saruna.core.text import storable
 from saruna.visitors import live, rules
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.identity import visitor_id_from_token
@@ -73,7 +74,7 @@ class Beat:
 
 def _text(payload: dict[str, Any], key: str, limit: int) -> str:
     value = payload.get(key)
-    return value[:limit] if isinstance(value, str) else ""
+    return storable(value[:limit]) if isinstance(value, str) else ""
 
 
 def _web_address(value: str) -> str:

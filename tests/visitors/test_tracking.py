@@ -129,3 +129,15 @@ def test_json_body_with_the_header_token_is_accepted(account):
     assert response.status_code == 204
     with scopes_disabled():
         assert PageVisit.objects.count() == 1
+
+
+def test_text_no_database_stores_is_cleaned_not_fatal(account):
+    """A page title with a NUL would make PostgreSQL refuse the whole batch of page views."""
+    token = new_token(account)
+    response = beat(tracker(account), token, url="https://shop.test/\x00x",
+                    title="Shoes\x00 \ud83d sale")
+    assert response.status_code == 204
+    with scopes_disabled():
+        page = PageVisit.objects.get()
+    assert page.title == "Shoes \ufffd sale"
+    assert "\x00" not in page.url
