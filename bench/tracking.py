@@ -16,14 +16,22 @@ and the p50/p99 latency. At the end it checks that the page views reached the da
 server writes them in batches). Uses a throw-away SQLite database and var folder; with
 REDIS_URL set, the cache (the live view) is Redis as in production.
 
-    python bench/tracking.py [--visitors 2000] [--connections 32] [--seconds 8]
+The load comes from ``wrk`` when it is installed (``apt-get install wrk``: a C load generator
+that leaves the cores to the server), else from this script's own asyncio client, which
+spends about as much CPU per request as the server it measures. ``--workers N`` serves with
+N processes (uvicorn's ``--workers``), as a box with N cores would.
+
+    python bench/tracking.py [--visitors 2000] [--connections 32] [--seconds 8] [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -76,7 +84,7 @@ def server_env(var: str) -> dict[str, str]:
             "PYTHONPATH": str(ROOT)}
 
 
-def start(kind: str, port: int, var: str) -> subprocess.Popen:
+def start(kind: str, port: int, var: str, workers: int) -> subprocess.Popen:
     bench = ["--app-dir", str(ROOT / "bench")]
     target = {"hello": ["--interface", "wsgi", *bench, "tracking:hello"],
               "asgi": ["saruna.asgi:application"],
@@ -84,7 +92,7 @@ def start(kind: str, port: int, var: str) -> subprocess.Popen:
               "wsgi+fast": ["--interface", "wsgi", "--factory", *bench, "tracking:wsgi_fast"]}[kind]
     command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--lifespan", "off",
-               "--no-access-log"]
+               "--no-access-log", "--workers", str(workers)]
     process = subprocess.Popen(command, env=server_env(var), cwd=ROOT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -97,12 +105,23 @@ def start(kind: str, port: int, var: str) -> subprocess.Popen:
     raise RuntimeError(f"{kind} server did not start")
 
 
-def requests_for(tokens: list[str], host: str, kind: str) -> list[bytes]:
-    """One raw HTTP request per beat: each visitor views a page, beats, views the next."""
-    if kind == "hello":
-        return [f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()] * len(tokens)
-    import json
+class Beat:
+    """One request: method, path, headers and body."""
 
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: str = "") -> None:
+        self.method, self.path, self.headers, self.body = method, path, headers, body
+
+    def raw(self) -> bytes:
+        body = self.body.encode()
+        head = "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
+        length = f"Content-Length: {len(body)}\r\n" if body else ""
+        return f"{self.method} {self.path} HTTP/1.1\r\n{head}{length}\r\n".encode() + body
+
+
+def requests_for(tokens: list[str], host: str, kind: str) -> list[Beat]:
+    """The beats in order: each visitor views a page, beats, views the next."""
+    if kind == "hello":
+        return [Beat("GET", "/", {"Host": host})] * len(tokens)
     built = []
     for number, token in enumerate(tokens):
         ip = f"81.198.{number % 250}.{number % 200 + 1}"
@@ -112,17 +131,71 @@ def requests_for(tokens: list[str], host: str, kind: str) -> list[bytes]:
                 "url": f"https://shop.example/p/{number % 40}/{step // 2}?utm_source=news"
                        "&utm_medium=email",
                 "referrer": "https://www.google.com/", "screen": "1920x1080", "lang": "lv",
-                "tz": "Europe/Riga", "consent": {"tracking": True}}).encode()
-            built.append(
-                f"POST /widget/track/ HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
-                f"X-Forwarded-For: {ip}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+                "tz": "Europe/Riga", "consent": {"tracking": True}})
+            built.append(Beat("POST", "/widget/track/", {
+                "Host": host, "Content-Type": "text/plain", "X-Forwarded-For": ip}, body))
     return built
 
 
-async def replay(port: int, requests: list[bytes], connections: int, seconds: float
-                 ) -> tuple[int, int, list[float]]:
-    """Sends the requests round-robin over keep-alive connections until ``seconds`` pass;
-    answers (accepted, refused, latencies in ms)."""
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string of ASCII is a valid Lua string
+
+
+def replay_wrk(port: int, beats: list[Beat], connections: int, seconds: float
+               ) -> tuple[int, int, float, float]:
+    """The beats round-robin through wrk; answers (accepted, refused, p50 ms, p99 ms)."""
+    lines = ["local beats = {"]
+    for beat in beats:
+        headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}"
+                            for k, v in beat.headers.items())
+        lines.append(f"  {{{lua_string(beat.method)}, {lua_string(beat.path)}, {{{headers}}}, "
+                     f"{lua_string(beat.body)}}},")
+    lines += [
+        "}",
+        "local next_beat = 0",
+        "function setup(thread) thread:set('offset', math.random(#beats)) end",
+        "function init() next_beat = offset end",
+        "function request()",
+        "  next_beat = next_beat % #beats + 1",
+        "  local b = beats[next_beat]",
+        "  return wrk.format(b[1], b[2], b[3], b[4] ~= '' and b[4] or nil)",
+        "end",
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("\n".join(lines))
+    threads = min(2, connections)
+    result = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s",
+         "--latency", "-s", script.name, f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True)
+    os.unlink(script.name)
+    out = result.stdout
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    refused_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    refused = int(refused_match.group(1)) if refused_match else 0
+    return total - refused, refused, millis("50%"), millis("99%")
+
+
+def replay(port: int, beats: list[Beat], connections: int, seconds: float
+           ) -> tuple[int, int, float, float]:
+    """Sends the beats round-robin over keep-alive connections until ``seconds`` pass (with
+    wrk when there is one); answers (accepted, refused, p50 ms, p99 ms)."""
+    if shutil.which("wrk"):
+        return replay_wrk(port, beats, connections, seconds)
+    accepted, refused, latencies = asyncio.run(
+        replay_asyncio(port, [b.raw() for b in beats], connections, seconds))
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0
+    return accepted, refused, statistics.median(latencies) if latencies else 0, p99
+
+
+async def replay_asyncio(port: int, requests: list[bytes], connections: int, seconds: float
+                         ) -> tuple[int, int, list[float]]:
     accepted = refused = 0
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
@@ -189,33 +262,34 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--workers", type=int, default=1)
     options = parser.parse_args()
     var = tempfile.mkdtemp(prefix="saruna-bench-")
     host, tokens = prepare(var, options.visitors)
     print(f"{options.visitors} visitors, {options.connections} connections, "
-          f"{options.seconds:.0f} s per server; cache: "
-          f"{'Redis' if os.environ.get('REDIS_URL') else 'files (saruna serve default)'}")
+          f"{options.seconds:.0f} s per server, {options.workers} worker(s); load from "
+          f"{'wrk' if shutil.which('wrk') else 'asyncio'}; cache: "
+          f"{'Redis' if os.environ.get('REDIS_URL') else 'files (saruna serve default)'}; "
+          f"load average {os.getloadavg()[0]:.2f}")
     rates = {}
     kinds = ("hello", "asgi", "asgi+fast", "wsgi+fast")
     for kind in kinds:
         port = free_port()
-        server = start(kind, port, var)
+        server = start(kind, port, var, options.workers)
         try:
-            requests = requests_for(tokens, host, kind)
-            asyncio.run(replay(port, requests[:200], 4, 1))  # warm up
+            beats = requests_for(tokens, host, kind)
+            replay(port, beats[:200], 4, 1)  # warm up
             before = stored_page_visits() if kind != "hello" else 0
-            accepted, refused, latencies = asyncio.run(
-                replay(port, requests, options.connections, options.seconds))
+            accepted, refused, p50, p99 = replay(port, beats, options.connections,
+                                                 options.seconds)
             time.sleep(2.5)  # the last batch is written within the flush interval
             written = stored_page_visits() - before if kind != "hello" else 0
         finally:
             server.terminate()
             server.wait(timeout=10)
-        latencies.sort()
         rates[kind] = accepted / options.seconds
-        p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0
         note = f"  page visits written: {written}" if kind != "hello" else ""
-        print(f"{kind:<9} {rates[kind]:8.0f} events/s  p50 {statistics.median(latencies):6.2f} ms"
+        print(f"{kind:<9} {rates[kind]:8.0f} events/s  p50 {p50:6.2f} ms"
               f"  p99 {p99:6.2f} ms  refused {refused}{note}")
     for kind in kinds[1:]:
         print(f"{kind} / hello-world: {rates[kind] / rates['hello']:.2f}")

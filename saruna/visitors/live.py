@@ -39,6 +39,26 @@ def _invitation_key(account_id: str, visitor_id: str) -> str:
     return f"{account_id}:visitors:invitation:{visitor_id}"
 
 
+def _invited_at_key(account_id: str) -> str:
+    return f"{account_id}:visitors:invited_at"
+
+
+# How often a process looks whether the account has posted an invitation lately: a beat is
+# answered from memory, not with a cache read per beat, in an account that invites nobody.
+INVITED_CHECK_SECONDS = 0.5
+_invited_at: dict[str, tuple[float, float | None]] = {}
+
+
+def _may_have_invitation(account_id: str) -> bool:
+    now = time.monotonic()
+    checked = _invited_at.get(account_id)
+    if checked is None or now - checked[0] >= INVITED_CHECK_SECONDS:
+        checked = (now, cache.get(_invited_at_key(account_id)))
+        _invited_at[account_id] = checked
+    posted = checked[1]
+    return posted is not None and time.time() - posted < KEEP_SECONDS
+
+
 def new_state(visitor: Visitor, session: VisitSession) -> dict[str, Any]:
     started = session.started_at.timestamp()
     return {
@@ -103,11 +123,17 @@ def online(account_id: str) -> list[dict[str, Any]]:
 
 
 def post_invitation(account_id: str, visitor_id: str, invitation: dict[str, Any]) -> None:
-    """Leaves an invitation for the visitor's next beat to pick up."""
+    """Leaves an invitation for the visitor's next beat to pick up (within
+    ``INVITED_CHECK_SECONDS`` of it, every process notices that there is one)."""
     cache.set(_invitation_key(account_id, visitor_id), invitation, KEEP_SECONDS)
+    posted = time.time()
+    cache.set(_invited_at_key(account_id), posted, KEEP_SECONDS)
+    _invited_at[account_id] = (time.monotonic(), posted)
 
 
 def take_invitation(account_id: str, visitor_id: str) -> dict[str, Any] | None:
+    if not _may_have_invitation(account_id):
+        return None
     key = _invitation_key(account_id, visitor_id)
     invitation: dict[str, Any] | None = cache.get(key)
     if invitation is not None:
