@@ -302,20 +302,25 @@ def _write_account(account: Account, beats: list[Beat]) -> None:
         visitors = _visitors(account, list(work), beats)
         sessions = {s.public_id: s for s in VisitSession.objects.filter(
             public_id__in=[i.state["session"] for i in work.values() if i.state])}
+        # Visitors not on the live map now who were here before: one query for the batch.
+        returning = set(VisitSession.objects.filter(visitor_id__in=[
+            visitors[v].pk for v, item in work.items() if item.state is None
+        ]).values_list("visitor_id", flat=True).distinct())
         new_sessions: list[VisitSession] = []
         pages: list[PageVisit] = []
         for visitor_id, item in work.items():
             visitor = visitors[visitor_id]
             for beat in item.beats:
                 item.state = _apply(account, tracking, visitor, item.state, beat, sessions,
-                                    new_sessions, pages)
+                                    new_sessions, pages, visitor.pk in returning)
         VisitSession.objects.bulk_create(new_sessions)
         for page in pages:
             page.session_id = page.session.pk  # the session may have been created above
         PageVisit.objects.bulk_create(pages)
+        new_ids = {s.public_id for s in new_sessions}
         touched = [sessions[i.state["session"]] for i in work.values()
                    if i.state and i.state["session"] in sessions
-                   and sessions[i.state["session"]] not in new_sessions]
+                   and i.state["session"] not in new_ids]
         if touched:
             VisitSession.objects.bulk_update(touched, ["last_seen", "page_count"])
         last_seen = _moment(max(beat.at for beat in beats))
@@ -343,16 +348,16 @@ def _visitors(account: Account, ids: list[str], beats: list[Beat]) -> dict[str, 
 def _apply(
     account: Account, tracking: TrackingSettings, visitor: Visitor,
     state: dict[str, Any] | None, beat: Beat, sessions: dict[str, VisitSession],
-    new_sessions: list[VisitSession], pages: list[PageVisit],
+    new_sessions: list[VisitSession], pages: list[PageVisit], visited_before: bool,
 ) -> dict[str, Any] | None:
-    """One beat on the visitor's live state (returned) and the rows to write."""
+    """One beat on the visitor's live state (returned) and the rows to write;
+    ``visited_before``: the visitor has sessions in the database."""
     session = sessions.get(state["session"]) if state else None
     if session is None or beat.at - state["last_seen"] > SESSION_GAP.total_seconds():  # type: ignore[index]
         if beat.event != "view":
             return state  # a heartbeat of a visit we never saw start: wait for a page view
         session = _new_session(account, tracking, visitor, beat, returning=bool(
-            state or visitor.first_seen < _moment(beat.at) - SESSION_GAP
-            or VisitSession.objects.filter(visitor=visitor).exists()))
+            state or visitor.first_seen < _moment(beat.at) - SESSION_GAP or visited_before))
         sessions[session.public_id] = session
         new_sessions.append(session)
         state = live.new_state(visitor, session)
