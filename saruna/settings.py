@@ -170,7 +170,7 @@ else:
     CACHES = {
         "default": {
             # Shared by the web server and the worker processes, unlike the per-process LocMemCache.
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "saruna.core.cache.SharedFileCache",
             "LOCATION": str(VAR_DIR / "cache"),
             # The visitor map keeps a key per online visitor: the default 300 would drop them.
             "OPTIONS": {"MAX_ENTRIES": 100_000},
