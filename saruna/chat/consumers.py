@@ -29,6 +29,15 @@ from saruna.visitors.identity import visitor_for_token
 # A visitor's or agent's sign of life is written at most this often (seconds).
 SEEN_EVERY = 15
 CLOSE_NOT_FOUND = 4404
+# What a visitor's socket keeps of its chat: what storing and sending a message reads
+# (``actions.post_message``, ``queries.message_payload``). One socket per open widget:
+# whole rows of the chat, its ticket, the ticket's contact and the visitor cost some
+# 6 KiB a socket. Anything else is read fresh where it is needed.
+VISITOR_SOCKET_KEEPS = (
+    "account", "public_id", "language", "fields", "last_seq", "group",
+    "ticket__account", "ticket__status", "ticket__owner__account",
+    "visitor__account", "visitor__name",
+)
 CLOSE_UNAUTHORISED = 4401
 
 
@@ -199,14 +208,14 @@ class VisitorChatConsumer(ChatDelivery):
                                   "offline": now.went_offline})
 
     def _visitor_chat(self, token: object) -> Chat | None:
-        """The chat with what its messages need (its ticket and the ticket's contact, the
-        visitor's name), which the socket keeps while it is open."""
+        """The chat with what its messages need (:data:`VISITOR_SOCKET_KEEPS`), which the
+        socket keeps while it is open."""
         visitor = visitor_for_token(self.scope["account"], token, create=False)
         if visitor is None:
             return None
         chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
-        chat = Chat.objects.select_related("ticket__owner", "visitor").filter(
-            public_id=chat_id, visitor=visitor).first()
+        chat = Chat.objects.select_related("ticket__owner", "visitor").only(
+            *VISITOR_SOCKET_KEEPS).filter(public_id=chat_id, visitor=visitor).first()
         if chat is not None:
             actions.visitor_seen(chat)
         return chat
