@@ -2,7 +2,8 @@
 
 Starts, one after the other on loopback, each server under test in a process of its own:
 
-- ``hello``: a bare WSGI hello-world (the baseline), served by uvicorn's WSGI interface;
+- ``hello``: a bare WSGI hello-world (the baseline) answering the same requests without
+  reading them, served by uvicorn's WSGI interface;
 - ``asgi``: Saruna as ``saruna serve`` runs it (uvicorn, ``saruna.asgi``);
 - ``asgi+fast``: the same behind ``saruna.visitors.fastpath.TrackingASGI``, which answers
   beats before Django's request machinery;
@@ -118,10 +119,9 @@ class Beat:
         return f"{self.method} {self.path} HTTP/1.1\r\n{head}{length}\r\n".encode() + body
 
 
-def requests_for(tokens: list[str], host: str, kind: str) -> list[Beat]:
-    """The beats in order: each visitor views a page, beats, views the next."""
-    if kind == "hello":
-        return [Beat("GET", "/", {"Host": host})] * len(tokens)
+def requests_for(tokens: list[str], host: str) -> list[Beat]:
+    """The beats in order: each visitor views a page, beats, views the next. Every server
+    gets the same requests; the hello-world answers them without looking."""
     built = []
     for number, token in enumerate(tokens):
         ip = f"81.198.{number % 250}.{number % 200 + 1}"
@@ -277,7 +277,7 @@ def main() -> None:
         port = free_port()
         server = start(kind, port, var, options.workers)
         try:
-            beats = requests_for(tokens, host, kind)
+            beats = requests_for(tokens, host)
             replay(port, beats[:200], 4, 1)  # warm up
             before = stored_page_visits() if kind != "hello" else 0
             accepted, refused, p50, p99 = replay(port, beats, options.connections,
