@@ -4,11 +4,12 @@ Starts, one after the other on loopback, each server under test in a process of 
 
 - ``hello``: a bare WSGI hello-world (the baseline) answering the same requests without
   reading them, served by uvicorn's WSGI interface;
-- ``asgi``: Saruna as ``saruna serve`` runs it (uvicorn, ``saruna.asgi``);
-- ``asgi+fast``: the same behind ``saruna.visitors.fastpath.TrackingASGI``, which answers
-  beats before Django's request machinery;
-- ``wsgi+fast``: Saruna's WSGI application (``saruna.wsgi``, as production serves plain HTTP)
-  behind ``TrackingWSGI``, on the same uvicorn WSGI interface as the baseline, so the ratio
+- ``django``: Django's own ASGI handler without the tracking fast path (to show what the
+  fast path saves);
+- ``asgi``: Saruna as ``saruna serve`` runs it (uvicorn, ``saruna.asgi``), where
+  ``saruna.visitors.fastpath`` answers beats before Django's request machinery;
+- ``wsgi``: Saruna's WSGI application (``saruna.wsgi``, as production serves plain HTTP, with
+  the same fast path), on the same uvicorn WSGI interface as the baseline, so the ratio
   compares like with like.
 
 Each run replays beats from K visitors (a page view, then heartbeats and further page views)
@@ -50,29 +51,6 @@ def hello(environ, start_response):  # the baseline: nothing but an answer
     return [b"ok"]
 
 
-def django_ready() -> None:
-    import django
-
-    django.setup()
-
-
-def asgi_fast():
-    """``saruna.asgi`` behind the tracking fast path (saruna.visitors.fastpath)."""
-    django_ready()
-    from saruna.asgi import application
-    from saruna.visitors.fastpath import TrackingASGI
-
-    return TrackingASGI(application)
-
-
-def wsgi_fast():
-    django_ready()
-    from saruna.visitors.fastpath import TrackingWSGI
-    from saruna.wsgi import application
-
-    return TrackingWSGI(application)
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -88,9 +66,9 @@ def server_env(var: str) -> dict[str, str]:
 def start(kind: str, port: int, var: str, workers: int) -> subprocess.Popen:
     bench = ["--app-dir", str(ROOT / "bench")]
     target = {"hello": ["--interface", "wsgi", *bench, "tracking:hello"],
+              "django": ["saruna.asgi:django_http"],
               "asgi": ["saruna.asgi:application"],
-              "asgi+fast": ["--factory", *bench, "tracking:asgi_fast"],
-              "wsgi+fast": ["--interface", "wsgi", "--factory", *bench, "tracking:wsgi_fast"]}[kind]
+              "wsgi": ["--interface", "wsgi", "saruna.wsgi:application"]}[kind]
     command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--lifespan", "off",
                "--no-access-log", "--workers", str(workers)]
@@ -272,7 +250,7 @@ def main() -> None:
           f"{'Redis' if os.environ.get('REDIS_URL') else 'files (saruna serve default)'}; "
           f"load average {os.getloadavg()[0]:.2f}")
     rates = {}
-    kinds = ("hello", "asgi", "asgi+fast", "wsgi+fast")
+    kinds = ("hello", "django", "asgi", "wsgi")
     for kind in kinds:
         port = free_port()
         server = start(kind, port, var, options.workers)
