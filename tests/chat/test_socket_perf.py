@@ -1,0 +1,77 @@
+"""What keeps a thousand chats in one process fast and small: a message is a handful of
+statements on the connection the socket thread keeps, and the in-memory channel layer
+delivers without an asyncio.Queue per socket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scope
+
+from saruna.chat import actions
+from saruna.chat.consumers import VISITOR_SOCKET_KEEPS
+from saruna.chat.models import Chat
+from saruna.realtime import db
+from saruna.realtime.layers import SingleProcessChannelLayer
+from tests.chat.helpers import make_button, put_online, start
+
+
+@pytest.mark.django_db
+def test_a_visitor_message_is_a_few_writes_and_reads_nothing(account, agent):
+    put_online(agent)
+    started = start(make_button(account))
+    with scope(account=account):
+        # The chat as a visitor's socket keeps it.
+        chat = Chat.objects.select_related("ticket__owner", "visitor").only(
+            *VISITOR_SOCKET_KEEPS).get(pk=started.pk)
+        actions.post_visitor_message(chat, "v-1", "Hello")
+        with CaptureQueriesContext(connection) as statements:
+            message, created = actions.post_visitor_message(chat, "v-2", "Anyone there?")
+    assert created and message.seq == started.last_seq + 2
+    sql = [s["sql"].split()[0].upper() for s in statements]
+    # The seq claim, the ticket's line and time, the chat message; no SELECT at all.
+    assert "SELECT" not in sql, sql
+    assert sql.count("UPDATE") == 2 and sql.count("INSERT") == 2, sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_socket_thread_keeps_its_connection_while_sockets_are_open():
+    def current() -> tuple[object, object]:
+        connection.ensure_connection()
+        return connection.connection, connection.settings_dict["CONN_MAX_AGE"]
+
+    async def scenario() -> list[tuple[object, object]]:
+        db.socket_opened()
+        seen = [await db.run(current)(), await db.run(current)()]
+        await db.socket_closed()
+        # Channels' own calls on that thread go back to the configured age.
+        seen.append(await database_sync_to_async(current)())
+        return seen
+
+    (first, age), (second, _age), (_third, age_after) = asyncio.run(scenario())
+    assert first is second and age == db.SOCKET_CONN_MAX_AGE
+    assert age_after == connections.settings["default"]["CONN_MAX_AGE"]
+
+
+def test_the_in_memory_layer_buffers_in_order_and_refuses_a_full_channel():
+    async def scenario() -> None:
+        layer = SingleProcessChannelLayer(capacity=2)
+        channel = await layer.new_channel()
+        await layer.group_add("account.a.chat.x", channel)
+        await layer.group_send("account.a.chat.x", {"type": "one"})
+        await layer.send(channel, {"type": "two"})
+        with pytest.raises(ChannelFull):
+            await layer.send(channel, {"type": "three"})
+        assert [(await layer.receive(channel))["type"] for _ in range(2)] == ["one", "two"]
+        waiting = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0)
+        await layer.group_send("account.a.chat.x", {"type": "four"})
+        assert (await waiting)["type"] == "four"
+        assert layer.channels == {}  # nothing kept for a channel with nothing waiting
+
+    asyncio.run(scenario())
