@@ -67,6 +67,7 @@ from saruna.tickets.models import (
     Ticket,
 )
 from saruna.visitors import actions as visitor_actions
+from saruna.visitors import queries as visitor_queries
 from saruna.visitors.identity import CustomerIdentity, apply_identity
 from saruna.visitors.models import Visitor
 from saruna.webhooks import actions as webhooks
@@ -239,7 +240,7 @@ def set_agent_status(
         availability.last_seen = now
         availability.save()
         if _statuses(availability, own) != before:
-            webhooks.emit(user.account_id, "agent.status_changed", lambda: {
+            webhooks.emit(availability.account_id, "agent.status_changed", lambda: {
                 "id": user.pk, "name": user.full_name,
                 **_statuses(availability, own)})
         _publish_agent_state(user)
@@ -401,7 +402,10 @@ def start_chat(
         return existing, False
     settings_ = queries.chat_settings(account)
     waiting = Chat.objects.filter(department=button.department, status__in=queries.WAITING)
-    if not queries.button_online(button, now) or waiting.count() >= settings_.max_queue:
+    # The agent whose invitation the visitor accepts takes the chat, whatever their departments.
+    inviter = visitor_queries.inviting_agent(visitor, invitation) if invitation else None
+    if not (inviter or queries.button_online(button, now)) or (
+            waiting.count() >= settings_.max_queue):
         raise ActionError(
             gettext("Nobody can answer right now. Please leave us a message."), "offline"
         )
@@ -434,10 +438,13 @@ def start_chat(
                    now=now)
         if first_id is not None:
             _store(chat, MessageKind.VISITOR, first_id, body, now=now)
-        dispatch.route(chat, now)
+        if inviter is not None:
+            dispatch.ring_first(chat, inviter, now)
+        dispatch.route(chat, now)  # rings nobody else while the inviter's ring runs
         _publish_queue(chat.department)
         audit.record(account, "chat.started", target=ticket, chat=chat.public_id)
         webhooks.chat_started(chat)
+        visitor_actions.chat_started(chat)
     return chat, True
 
 
@@ -513,7 +520,7 @@ def _count_up_returning(chat: Chat, seen: dict[str, datetime]) -> tuple[int, int
 @functools.cache
 def _count_up_sql(vendor: str, assigned: tuple[str, ...]) -> str:
     quote = connection.ops.quote_name
-    column = {field.name: quote(field.column) for field in Chat._meta.concrete_fields}
+    column = {field.name: quote(f"{field.column}") for field in Chat._meta.concrete_fields}
     assignments = [f"{column['last_seq']} = {column['last_seq']} + 1",
                    *(f"{column[name]} = %s" for name in assigned)]
     return (f"UPDATE {quote(Chat._meta.db_table)} SET {', '.join(assignments)} "
@@ -916,6 +923,7 @@ def end_chat(chat: Chat, *, by: str, user: User | None = None,
         audit.record(chat.account, "chat.ended", actor=user, target=ticket,
                      chat=chat.public_id, reason=by)
         webhooks.chat_ended(chat, by)
+        visitor_actions.chat_ended(chat)
     return chat
 
 

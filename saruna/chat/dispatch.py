@@ -137,6 +137,21 @@ def route(chat: Chat, now: datetime | None = None) -> list[Ring]:
     return rings
 
 
+def ring_first(chat: Chat, user: User, now: datetime) -> Ring:
+    """Rings ``user`` alone for a new chat (the agent whose invitation the visitor accepted,
+    in the chat's department or not); when the ring runs out or is declined, ``route``
+    moves the chat on to its department."""
+    settings_ = queries.chat_settings(chat.account)
+    ring = Ring.objects.create(
+        account_id=chat.account_id, chat=chat, user=user, started=now,
+        expires=now + timedelta(seconds=settings_.ring_seconds),
+    )
+    chat.status = ChatStatus.RINGING
+    chat.save(update_fields=["status"])
+    announce_ring(ring)
+    return ring
+
+
 def route_department(department: Department, now: datetime | None = None) -> None:
     """Offers freed capacity to the department's waiting chats, oldest first."""
     now = now or timezone.now()

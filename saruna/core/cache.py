@@ -26,4 +26,4 @@ class SharedFileCache(FileBasedCache):
         if now - self._culled_at < CULL_CHECK_SECONDS:
             return
         self._culled_at = now
-        super()._cull()
+        super()._cull()  # type: ignore[misc]  # private in the stubs

@@ -361,7 +361,8 @@ def _insert_pages(account: Account, pages: list[_Page]) -> None:
         return
     meta = PageVisit._meta
     names = ("account", "session", "visitor", "url", "title", "referrer", "visited_at")
-    columns = ", ".join(meta.get_field(name).column for name in names)
+    column = {field.name: f"{field.column}" for field in meta.concrete_fields}
+    columns = ", ".join(column[name] for name in names)
     visited_at = meta.get_field("visited_at")
     with connection.cursor() as cursor:
         cursor.executemany(

@@ -27,6 +27,7 @@ class Event(models.TextChoices):
     CHAT_ENDED = "chat.ended", _("Chat ended")
     CONVERSION_CREATED = "conversion.created", _("Conversion recorded")
     SLA_BREACHED = "sla.breached", _("SLA deadline missed")
+    AGENT_STATUS_CHANGED = "agent.status_changed", _("Agent's chat status changed")
 
 
 # Sent only by "Send test", to the webhook tested, whatever it subscribed to; subscribing to
