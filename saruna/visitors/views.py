@@ -83,11 +83,18 @@ def _visitor(request: HttpRequest, payload: dict[str, Any]) -> Visitor:
     return visitor
 
 
+def _may_track(request: HttpRequest, payload: dict[str, Any]) -> bool:
+    """Whether the account's consent settings let this request's visitor be tracked."""
+    return tracking.may_track(
+        tracking_settings(request.account),  # type: ignore[attr-defined]
+        tracking.consent_of(payload),
+        declined=tracking.declines_tracking(request.META))  # type: ignore[arg-type]
+
+
 @widget_endpoint
 def conversion(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
-    if not tracking.may_track(tracking_settings(account), tracking.consent_of(payload),
-                              declined=tracking.declines_tracking(request.META)):  # type: ignore[arg-type]
+    if not _may_track(request, payload):
         return HttpResponse(status=204)
     visitor = visitor_for_token(account, payload.get("token"))
     if visitor is None:
@@ -104,8 +111,7 @@ def identify(request: HttpRequest, payload: dict[str, Any]) -> HttpResponse:
     """``saruna('identify', …)`` reaching the tracking: the visitor joins the customer's
     contact. Nothing is stored when the visitor may not be tracked."""
     account = request.account  # type: ignore[attr-defined]
-    if not tracking.may_track(tracking_settings(account), tracking.consent_of(payload),
-                              declined=tracking.declines_tracking(request.META)):  # type: ignore[arg-type]
+    if not _may_track(request, payload):
         return HttpResponse(status=204)
     identity = verify_identity(account, payload.get("identity"))
     if identity is None:
