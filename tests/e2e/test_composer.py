@@ -105,7 +105,7 @@ def test_predefined_answer_sets_the_reply_subject(asgi_server, new_page):
     assert not subject.is_visible()  # folded: most replies keep the default
     assert subject.get_attribute("placeholder") == "Re: Printer on fire"
     # A note is not mailed: no subject to give.
-    fold = page.locator("#composer").get_by_text("Subject", exact=True)
+    fold = page.locator("#composer").get_by_text("Subject and copies", exact=True)
     assert fold.is_visible()
     page.get_by_label("Internal note").check()
     assert not fold.is_visible()
