@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -38,13 +38,25 @@ def publish(group: str, event_type: str, **payload: Any) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        loop = calling_loop()
-        if loop is None:
+        loop = _waiting_loop()
+        if loop is None:  # a plain thread (a WSGI request, the worker): a loop of its own
             async_to_sync(layer.group_send)(group, event)
-        else:
+            return
+        try:
             loop.call_soon_threadsafe(_sender(loop).put, layer, group, event)
+        except RuntimeError:  # the loop closed meanwhile: its server is gone
+            logger.warning("Dropped %s to %s: the event loop has closed", event_type, group)
 
     transaction.on_commit(send)
+
+
+def _waiting_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop waiting for this thread's sync call (a socket's database call, an
+    ASGI request's view), if any. The event is handed to it rather than sent from here with
+    ``async_to_sync``, which would block this thread — the process's one database thread,
+    for sockets — until that loop ran it, forever if the loop had stopped."""
+    loop = calling_loop() or getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop if loop is not None and not loop.is_closed() else None
 
 
 class _Sender:
