@@ -150,16 +150,25 @@ def test_new_tickets_arrive_where_the_sort_puts_them(asgi_server, new_page):
                                            department=department).public_id
         return in_thread(create)
 
+    def rows_fetched(count):
+        # Every new ticket's row is asked for (and its answer handled just after). Waiting
+        # for each before writing the next keeps the test's writes and the browser's reads
+        # apart: SQLite's shared in-memory test database refuses a read while a write holds
+        # the table ("database table is locked"), where a real database would wait.
+        page.wait_for_function(
+            "n => performance.getEntriesByType('resource').filter("
+            "e => e.name.includes('/row/')).length >= n", arg=count)
+
     elsewhere = open_in(billing, "Subject 20b")  # sorts into the page, but not Support
+    rows_fetched(1)
     later = open_in(support, "Zulu")  # sorts after Subject 49: page 2
+    rows_fetched(2)
     between = open_in(support, "Subject 10b")
+    rows_fetched(3)
     first = open_in(support, "Aardvark")
+    rows_fetched(4)
     page.locator(f"#row-{first}").wait_for()
     page.locator(f"#row-{between}").wait_for()
-    # Every new ticket's row was asked for (and its answer handled just after).
-    page.wait_for_function(
-        "n => performance.getEntriesByType('resource').filter("
-        "e => e.name.includes('/row/')).length >= n", arg=4)
     page.wait_for_timeout(200)
 
     subjects = rows.locator("a.subject").all_inner_texts()
