@@ -1,4 +1,5 @@
-"""Background jobs: the retention sweep and Google Analytics 4 Measurement Protocol events."""
+"""Background jobs: writing tracking beats, the retention sweep and Google Analytics 4
+Measurement Protocol events."""
 
 from __future__ import annotations
 
@@ -15,11 +16,18 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from saruna.core.models import Account
 from saruna.core.tenancy import in_account
-from saruna.visitors import actions
+from saruna.visitors import actions, tracking
 from saruna.visitors.config import tracking_settings
 from saruna.visitors.models import Conversion
 
 logger = logging.getLogger(__name__)
+
+
+@db_task()
+def write_tracked_beats(beats: list[tracking.Beat]) -> None:
+    """A web process's batch of beats (its flusher hands one over per interval). Not retried:
+    a batch that failed half-way would store its page visits twice."""
+    tracking.write_beats(beats)
 
 
 @db_periodic_task(crontab(hour="3", minute="17"))

@@ -1,18 +1,22 @@
-"""The tracking endpoint's work: accept a beat cheaply, write in batches.
+"""The tracking endpoint's work: accept a beat cheaply, write in batches elsewhere.
 
 A beat (a page view, a heartbeat while the page is visible, or the page's unload) is checked
-and answered at once, but only queued in memory. A flusher writes the queue every
-``SARUNA_TRACKING_FLUSH_SECONDS`` (or when it holds ``FLUSH_AT`` beats): one ``bulk_create``
-of page visits per account, the visit sessions' counters, and the live state agents watch,
-which lives in the cache (Redis in production) so every web process sees it. With the
-setting at 0 (tests) each beat is written before the answer.
+and answered at once, but only queued in memory. Every ``SARUNA_TRACKING_FLUSH_SECONDS`` (or
+when it holds ``FLUSH_AT`` beats) the web process's flusher hands the queue to the background
+worker as one Huey task (``tasks.write_tracked_beats``), so the web process spends its CPU on
+answering. The worker writes the batch: the page visits of each account with one statement,
+the visit sessions' counters, and the live state agents watch, which lives in the cache (Redis
+in production) so every process sees it. Batches of one account are written one at a time
+(``_writing``), in whichever thread or process. With the setting at 0 (tests) each beat is
+written before the answer, in the web process.
 
 Nothing about a visitor is queued when the account requires consent and the page has not
 given it, or when the browser asks not to be tracked and the account honours that. The IP
 address is used to locate the visitor at the start of a visit and then truncated or dropped.
 
-A process that dies loses at most the beats of its last interval: page visits are
-statistics, not messages.
+A web process that dies loses at most the beats of its last interval (page visits are
+statistics, not messages); one that stops cleanly hands over what is queued. A batch handed
+over waits in Huey's queue (Redis, or SQLite in ``./var/``) until a worker runs.
 """
 
 from __future__ import annotations
@@ -20,17 +24,22 @@ from __future__ import annotations
 import atexit
 import ipaddress
 import logging
+import signal
 import threading
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, connection, transaction
+from django.core.cache import cache
+from django.db import OperationalError, connection, transaction
 from django_scopes import scope, scopes_disabled
 from ua_parser import parse as parse_user_agent
 
@@ -54,8 +63,9 @@ FLUSH_AT = 2000
 MAX_URL = 2000
 
 
-@dataclass
-class Beat:
+class Beat(NamedTuple):
+    """A tuple, so that a batch handed to the worker pickles small and fast."""
+
     account_id: str
     visitor_id: str
     event: str
@@ -160,7 +170,7 @@ def answer_beat(
 # --- the queue -------------------------------------------------------------------------------
 
 class BeatQueue:
-    """Beats waiting to be written, and the thread that writes them."""
+    """Beats waiting to be handed over, and the thread that hands them to the worker."""
 
     def __init__(self, *, start_writer: bool = True) -> None:
         self.start_writer = start_writer
@@ -184,11 +194,11 @@ class BeatQueue:
         if full:
             self.wake.set()
 
-    def write_rest(self) -> None:
+    def hand_over_rest(self) -> None:
         """At the process's exit: what is still queued (a clean stop loses nothing)."""
         beats = self.take()
         if beats:
-            write_beats(beats)
+            hand_over(beats)
 
     def take(self) -> list[Beat]:
         with self.lock:
@@ -202,17 +212,33 @@ class BeatQueue:
             beats = self.take()
             if not beats:
                 continue
-            close_old_connections()
             try:
-                write_beats(beats)
-            except Exception:  # a bad batch must not stop the writer
-                logger.exception("Writing %d tracking beats failed", len(beats))
-            finally:
-                close_old_connections()
+                hand_over(beats)
+            except Exception:  # an unreachable queue must not stop the flusher
+                logger.exception("Handing %d tracking beats to the worker failed", len(beats))
+
+
+def hand_over(beats: list[Beat]) -> None:
+    """One Huey task for the batch (run at once, in this thread, when Huey is immediate)."""
+    from saruna.visitors.tasks import write_tracked_beats
+
+    write_tracked_beats(beats)
+
+
+def _hand_over_and_stop(signum: int, frame: object) -> None:
+    queue.hand_over_rest()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
 
 
 queue = BeatQueue()
-atexit.register(queue.write_rest)
+atexit.register(queue.hand_over_rest)
+# uvicorn stops cleanly on SIGTERM and then raises it again with the handler it found, which by
+# default ends the process without running atexit: that handler hands the queue over first.
+# (Servers with handlers of their own, such as gunicorn's workers, exit through atexit.)
+if (threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+    signal.signal(signal.SIGTERM, _hand_over_and_stop)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -266,8 +292,32 @@ def write_beats(beats: list[Beat]) -> None:
             account = Account.objects.filter(pk=account_id).first()
         if account is None:
             continue
-        with scope(account=account):
+        with scope(account=account), _writing(account_id):
             _write_retrying(account, account_beats)
+
+
+# Two batches of one account written at once would race on a visitor in both: each would
+# start the visit's session, or save its live state over the other's. A writer takes the
+# account's key in the cache (shared by every process); one that died holding it holds it for
+# WRITING_SECONDS at most, longer than any batch takes.
+WRITING_SECONDS = 60
+WAIT_SECONDS = 0.005
+# Threads of one process queue on a lock first: the file cache's ``add`` is not atomic
+# between them (between processes it need not be: without Redis one worker process writes).
+_writing_here: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def _writing(account_id: str) -> Iterator[None]:
+    key, holder = f"{account_id}:visitors:writing", uuid.uuid4().hex
+    with _writing_here.setdefault(account_id, threading.Lock()):
+        while not cache.add(key, holder, WRITING_SECONDS):
+            time.sleep(WAIT_SECONDS)
+        try:
+            yield
+        finally:
+            if cache.get(key) == holder:  # not one taken over after it expired
+                cache.delete(key)
 
 
 def _write_retrying(account: Account, beats: list[Beat], attempts: int = 8) -> None:
@@ -404,8 +454,10 @@ def _apply(
         new_sessions.append(session)
         state = live.new_state(visitor, session)
     assert state is not None
-    session.last_seen = _moment(beat.at)
-    state["last_seen"] = beat.at
+    # A batch that waited behind a later one (a backlog, several worker threads) must not
+    # move the visit back in time.
+    session.last_seen = max(session.last_seen, _moment(beat.at))
+    state["last_seen"] = max(state["last_seen"], beat.at)
     if beat.event == "view":
         session.page_count += 1
         pages.append(_Page(session, visitor.pk, beat))
