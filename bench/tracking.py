@@ -12,11 +12,17 @@ Starts, one after the other on loopback, each server under test in a process of 
   the same fast path), on the same uvicorn WSGI interface as the baseline, so the ratio
   compares like with like.
 
+Beside the Saruna servers runs a Huey worker (``saruna run_huey``, 2 threads, as ``saruna
+serve`` starts one and production runs them): the web process only answers and queues beats,
+and hands each second's batch to the worker, which writes it.
+
 Each run replays beats from K visitors (a page view, then heartbeats and further page views)
 over CONNECTIONS keep-alive connections for SECONDS, and prints accepted events per second
-and the p50/p99 latency. At the end it checks that the page views reached the database (the
-server writes them in batches). Uses a throw-away SQLite database and var folder; with
-REDIS_URL set, the cache (the live view) is Redis as in production.
+and the p50/p99 latency. After each server stops, it waits for the worker to write what was
+handed over and checks that every page view answered reached the database (and none that
+was not sent). Uses a throw-away SQLite database and var folder; with REDIS_URL set, the
+cache (the live view) and Huey's queue are Redis as in production, else files and SQLite as
+``saruna serve`` has them.
 
 The load comes from ``wrk`` when it is installed (``apt-get install wrk``: a C load generator
 that leaves the cores to the server), else from this script's own asyncio client, which
@@ -34,6 +40,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -57,10 +64,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+WORKER_THREADS = 2  # as `saruna serve` starts its worker
+DRAIN_SECONDS = 60  # the longest wait for the worker to write the last batches
+
+
 def server_env(var: str) -> dict[str, str]:
     return {**os.environ, "SARUNA_VAR_DIR": var, "SARUNA_BASE_DOMAIN": BASE,
             "SARUNA_TRUST_X_FORWARDED_FOR": "1", "DJANGO_SETTINGS_MODULE": "saruna.settings",
             "PYTHONPATH": str(ROOT)}
+
+
+def start_worker(var: str) -> subprocess.Popen:
+    """The Huey consumer that writes the batches, with the settings `saruna serve` gives it."""
+    command = [sys.executable, "-m", "saruna", "run_huey", "--workers", str(WORKER_THREADS),
+               "--worker-type", "thread", "--quiet"]
+    env = {**server_env(var), "SARUNA_DB_CONN_MAX_AGE": "60"}
+    return subprocess.Popen(command, env=env, cwd=ROOT)
 
 
 def start(kind: str, port: int, var: str, workers: int) -> subprocess.Popen:
@@ -87,8 +106,10 @@ def start(kind: str, port: int, var: str, workers: int) -> subprocess.Popen:
 class Beat:
     """One request: method, path, headers and body."""
 
-    def __init__(self, method: str, path: str, headers: dict[str, str], body: str = "") -> None:
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: str = "",
+                 *, is_view: bool = False) -> None:
         self.method, self.path, self.headers, self.body = method, path, headers, body
+        self.is_view = is_view
 
     def raw(self) -> bytes:
         body = self.body.encode()
@@ -111,7 +132,8 @@ def requests_for(tokens: list[str], host: str) -> list[Beat]:
                 "referrer": "https://www.google.com/", "screen": "1920x1080", "lang": "lv",
                 "tz": "Europe/Riga", "consent": {"tracking": True}})
             built.append(Beat("POST", "/widget/track/", {
-                "Host": host, "Content-Type": "text/plain", "X-Forwarded-For": ip}, body))
+                "Host": host, "Content-Type": "text/plain", "X-Forwarded-For": ip}, body,
+                is_view=event == "view"))
     return built
 
 
@@ -119,24 +141,48 @@ def lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string of ASCII is a valid Lua string
 
 
-def replay_wrk(port: int, beats: list[Beat], connections: int, seconds: float
-               ) -> tuple[int, int, float, float]:
-    """The beats round-robin through wrk; answers (accepted, refused, p50 ms, p99 ms)."""
+class Replayed:
+    """What a replay did: answers, latency, and bounds on the page views the server took
+    (those answered ≤ taken ≤ those sent: a request in flight at the end may have been)."""
+
+    def __init__(self, accepted: int, refused: int, p50: float, p99: float,
+                 views_answered: int, views_sent: int) -> None:
+        self.accepted, self.refused, self.p50, self.p99 = accepted, refused, p50, p99
+        self.views_answered, self.views_sent = views_answered, views_sent
+
+
+def replay_wrk(port: int, beats: list[Beat], connections: int, seconds: float) -> Replayed:
+    """The beats round-robin through wrk, which counts the requests and page views it sent."""
     lines = ["local beats = {"]
     for beat in beats:
         headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}"
                             for k, v in beat.headers.items())
+        view = "true" if beat.is_view else "false"
         lines.append(f"  {{{lua_string(beat.method)}, {lua_string(beat.path)}, {{{headers}}}, "
-                     f"{lua_string(beat.body)}}},")
+                     f"{lua_string(beat.body)}, {view}}},")
     lines += [
         "}",
         "local next_beat = 0",
-        "function setup(thread) thread:set('offset', math.random(#beats)) end",
-        "function init() next_beat = offset end",
+        "local threads = {}",
+        "function setup(thread)",
+        "  thread:set('offset', math.random(#beats))",
+        "  table.insert(threads, thread)",
+        "end",
+        "function init() next_beat = offset; sent = 0; views = 0 end",
         "function request()",
         "  next_beat = next_beat % #beats + 1",
         "  local b = beats[next_beat]",
+        "  sent = sent + 1",
+        "  if b[5] then views = views + 1 end",
         "  return wrk.format(b[1], b[2], b[3], b[4] ~= '' and b[4] or nil)",
+        "end",
+        "function done()",
+        "  local total_sent, total_views = 0, 0",
+        "  for _, thread in ipairs(threads) do",
+        "    total_sent = total_sent + thread:get('sent')",
+        "    total_views = total_views + thread:get('views')",
+        "  end",
+        "  io.write(string.format('sent %d views %d\\n', total_sent, total_views))",
         "end",
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -156,35 +202,40 @@ def replay_wrk(port: int, beats: list[Beat], connections: int, seconds: float
     total = int(re.search(r"(\d+) requests in", out).group(1))
     refused_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     refused = int(refused_match.group(1)) if refused_match else 0
-    return total - refused, refused, millis("50%"), millis("99%")
+    sent, views_sent = map(int, re.search(r"^sent (\d+) views (\d+)$", out, re.M).groups())
+    # The answered requests that were page views: all sent but those still in flight.
+    views_answered = views_sent - (sent - total)
+    return Replayed(total - refused, refused, millis("50%"), millis("99%"), views_answered,
+                    views_sent)
 
 
-def replay(port: int, beats: list[Beat], connections: int, seconds: float
-           ) -> tuple[int, int, float, float]:
+def replay(port: int, beats: list[Beat], connections: int, seconds: float) -> Replayed:
     """Sends the beats round-robin over keep-alive connections until ``seconds`` pass (with
-    wrk when there is one); answers (accepted, refused, p50 ms, p99 ms)."""
+    wrk when there is one)."""
     if shutil.which("wrk"):
         return replay_wrk(port, beats, connections, seconds)
-    accepted, refused, latencies = asyncio.run(
-        replay_asyncio(port, [b.raw() for b in beats], connections, seconds))
+    accepted, refused, views, latencies = asyncio.run(
+        replay_asyncio(port, beats, connections, seconds))
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0
-    return accepted, refused, statistics.median(latencies) if latencies else 0, p99
+    return Replayed(accepted, refused, statistics.median(latencies) if latencies else 0, p99,
+                    views, views)
 
 
-async def replay_asyncio(port: int, requests: list[bytes], connections: int, seconds: float
-                         ) -> tuple[int, int, list[float]]:
-    accepted = refused = 0
+async def replay_asyncio(port: int, beats: list[Beat], connections: int, seconds: float
+                         ) -> tuple[int, int, int, list[float]]:
+    requests = [(b.raw(), b.is_view) for b in beats]
+    accepted = refused = views = 0
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     order = iter(range(10**9))
 
     async def connection() -> None:
-        nonlocal accepted, refused
+        nonlocal accepted, refused, views
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.monotonic() < deadline:
-                request = requests[next(order) % len(requests)]
+                request, is_view = requests[next(order) % len(requests)]
                 started = time.perf_counter()
                 writer.write(request)
                 status_line = await reader.readline()
@@ -197,13 +248,14 @@ async def replay_asyncio(port: int, requests: list[bytes], connections: int, sec
                 latencies.append((time.perf_counter() - started) * 1000)
                 if status_line.split(b" ")[1] in (b"200", b"204"):
                     accepted += 1
+                    views += is_view
                 else:
                     refused += 1
         finally:
             writer.close()
 
     await asyncio.gather(*(connection() for _ in range(connections)))
-    return accepted, refused, latencies
+    return accepted, refused, views, latencies
 
 
 def prepare(var: str, visitors: int) -> tuple[str, list[str]]:
@@ -235,42 +287,72 @@ def stored_page_visits() -> int:
         return PageVisit.objects.count()
 
 
+def written_after_drain(before: int, at_least: int) -> int:
+    """Page visits written since ``before`` once the worker is done with the batches handed
+    over: at least ``at_least`` and unchanged for a second, or after DRAIN_SECONDS."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    written, steady_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = stored_page_visits() - before
+        if now != written:
+            written, steady_since = now, time.monotonic()
+        elif written >= at_least and time.monotonic() - steady_since >= 1:
+            break
+        time.sleep(0.2)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--visitors", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="web server processes")
     options = parser.parse_args()
     var = tempfile.mkdtemp(prefix="saruna-bench-")
     host, tokens = prepare(var, options.visitors)
     print(f"{options.visitors} visitors, {options.connections} connections, "
-          f"{options.seconds:.0f} s per server, {options.workers} worker(s); load from "
-          f"{'wrk' if shutil.which('wrk') else 'asyncio'}; cache: "
-          f"{'Redis' if os.environ.get('REDIS_URL') else 'files (saruna serve default)'}; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"{options.seconds:.0f} s per server, {options.workers} web process(es) and a Huey "
+          f"worker ({WORKER_THREADS} threads) writing the batches; load from "
+          f"{'wrk' if shutil.which('wrk') else 'asyncio'}; cache and queue: "
+          f"{'Redis' if os.environ.get('REDIS_URL') else 'files and SQLite (saruna serve default)'}"
+          f"; load average {os.getloadavg()[0]:.2f}")
     rates = {}
     kinds = ("hello", "django", "asgi", "wsgi")
-    for kind in kinds:
-        port = free_port()
-        server = start(kind, port, var, options.workers)
-        try:
-            beats = requests_for(tokens, host)
-            replay(port, beats[:200], 4, 1)  # warm up
-            before = stored_page_visits() if kind != "hello" else 0
-            accepted, refused, p50, p99 = replay(port, beats, options.connections,
-                                                 options.seconds)
-            time.sleep(2.5)  # the last batch is written within the flush interval
-            written = stored_page_visits() - before if kind != "hello" else 0
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-        rates[kind] = accepted / options.seconds
-        note = f"  page visits written: {written}" if kind != "hello" else ""
-        print(f"{kind:<9} {rates[kind]:8.0f} events/s  p50 {p50:6.2f} ms"
-              f"  p99 {p99:6.2f} ms  refused {refused}{note}")
+    worker = start_worker(var)
+    missing = False
+    try:
+        for kind in kinds:
+            port = free_port()
+            before = stored_page_visits()
+            server = start(kind, port, var, options.workers)
+            try:
+                beats = requests_for(tokens, host)
+                warm = replay(port, beats[:200], 4, 1)
+                run = replay(port, beats, options.connections, options.seconds)
+            finally:
+                server.terminate()  # a clean stop hands the queued beats to the worker
+                server.wait(timeout=10)
+            rates[kind] = run.accepted / options.seconds
+            note = ""
+            if kind != "hello":
+                least = warm.views_answered + run.views_answered
+                most = warm.views_sent + run.views_sent
+                written = written_after_drain(before, least)
+                complete = least <= written <= most
+                missing |= not complete
+                note = (f"  page views written: {written} (answered {least}, sent {most}: "
+                        f"{'all there' if complete else 'MISSING'})")
+            print(f"{kind:<9} {rates[kind]:8.0f} events/s  p50 {run.p50:6.2f} ms"
+                  f"  p99 {run.p99:6.2f} ms  refused {run.refused}{note}", flush=True)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=30)
     for kind in kinds[1:]:
         print(f"{kind} / hello-world: {rates[kind] / rates['hello']:.2f}")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    if missing:
+        sys.exit("Some page views did not reach the database.")
 
 
 if __name__ == "__main__":
