@@ -36,6 +36,8 @@ def test_a_visitor_message_is_a_few_writes_and_reads_nothing(account, agent):
     sql = [s["sql"].split()[0].upper() for s in statements]
     # The seq claim, the ticket's line and time, the chat message; no SELECT at all.
     assert "SELECT" not in sql, sql
+    # The message's own transaction (a savepoint inside the test's), none for the line.
+    assert sql.count("SAVEPOINT") == 1, sql
     assert sql.count("UPDATE") == 2 and sql.count("INSERT") == 2, sql
 
 
