@@ -20,9 +20,13 @@ Each run replays beats from K visitors (a page view, then heartbeats and further
 over CONNECTIONS keep-alive connections for SECONDS, and prints accepted events per second
 and the p50/p99 latency. After each server stops, it waits for the worker to write what was
 handed over and checks that every page view answered reached the database (and none that
-was not sent). Uses a throw-away SQLite database and var folder; with REDIS_URL set, the
-cache (the live view) and Huey's queue are Redis as in production, else files and SQLite as
-``saruna serve`` has them.
+was not sent). A single server process is stopped right after the load, so the check covers
+the queue it hands over as it stops; with ``--workers N`` the bench first waits out a flush
+interval, because uvicorn's worker processes end without handing their queues over.
+
+Uses a throw-away SQLite database and var folder; with REDIS_URL set, the cache (the live
+view) and Huey's queue are Redis as in production, else files and SQLite as ``saruna serve``
+has them.
 
 The load comes from ``wrk`` when it is installed (``apt-get install wrk``: a C load generator
 that leaves the cores to the server), else from this script's own asyncio client, which
@@ -66,6 +70,7 @@ def free_port() -> int:
 
 WORKER_THREADS = 2  # as `saruna serve` starts its worker
 DRAIN_SECONDS = 60  # the longest wait for the worker to write the last batches
+FLUSH_SECONDS = 1  # SARUNA_TRACKING_FLUSH_SECONDS, the default the servers run with
 
 
 def server_env(var: str) -> dict[str, str]:
@@ -330,8 +335,12 @@ def main() -> None:
                 beats = requests_for(tokens, host)
                 warm = replay(port, beats[:200], 4, 1)
                 run = replay(port, beats, options.connections, options.seconds)
+                if options.workers > 1:
+                    # uvicorn ends its worker processes with a SIGTERM that skips what
+                    # would hand their queues over (docs/visitors.md): let the flushers do it.
+                    time.sleep(FLUSH_SECONDS + 0.5)
             finally:
-                server.terminate()  # a clean stop hands the queued beats to the worker
+                server.terminate()  # one process hands its queued beats over as it stops
                 server.wait(timeout=10)
             rates[kind] = run.accepted / options.seconds
             note = ""

@@ -234,8 +234,9 @@ def _hand_over_and_stop(signum: int, frame: object) -> None:
 queue = BeatQueue()
 atexit.register(queue.hand_over_rest)
 # uvicorn stops cleanly on SIGTERM and then raises it again with the handler it found, which by
-# default ends the process without running atexit: that handler hands the queue over first.
-# (Servers with handlers of their own, such as gunicorn's workers, exit through atexit.)
+# default ends the process without running atexit: this one hands the queue over first. It
+# finds it when it loads the application before serving (one process, `saruna serve`), not in
+# its worker processes (``--workers N``), which lose their last interval on a stop.
 if (threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
     signal.signal(signal.SIGTERM, _hand_over_and_stop)
