@@ -23,6 +23,7 @@ from saruna.chat import actions, dispatch, queries
 from saruna.chat.models import Chat, ChatStatus, MessageKind
 from saruna.contacts.common import ActionError
 from saruna.realtime import db
+from saruna.realtime.groups import renew_memberships
 from saruna.tickets.models import Department
 from saruna.visitors.identity import visitor_for_token
 
@@ -177,6 +178,7 @@ class VisitorChatConsumer(ChatDelivery):
             return
         kind = content.get("type")
         if kind == "ping":
+            await renew_memberships(self, self.groups_joined)
             await self.send_json({"type": "pong"})
             await self._seen()
         elif self.chat is None:
@@ -325,6 +327,7 @@ class AgentChatConsumer(ChatDelivery):
             self.seen_at = time.monotonic()
             await db.run(actions.agent_seen)(self.user)
         if kind == "ping":
+            await renew_memberships(self, self.groups_joined)
             await self.send_json({"type": "pong"})
         elif kind == "status":
             await self._status(content)

@@ -4,6 +4,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from saruna.realtime.bus import user_group
+from saruna.realtime.groups import renew_memberships
 from saruna.tickets import actions, queries
 from saruna.tickets.models import Department, Ticket
 
@@ -42,6 +43,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         kind = content.get("type")
         if kind == "ping":
+            watched = [self.watching[1]] if self.watching is not None else []
+            await renew_memberships(self, [*self.groups_joined, *watched])
             await self.send_json({"type": "pong"})
         elif kind == "watch":
             await self._watch(content.get("ticket"))

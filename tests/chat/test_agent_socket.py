@@ -108,3 +108,34 @@ def test_the_agent_socket_refuses_visitors_and_other_accounts(asgi_server):
         assert await refused("beta", cookie) == 403
 
     run_async(scenario())
+
+
+def test_a_tab_open_longer_than_the_layers_group_expiry_still_gets_events(
+        asgi_server, monkeypatch):
+    """The layer forgets memberships after ``group_expiry`` (a day); the tab's heartbeat
+    joins its groups again, so its status still reaches it."""
+    from channels.layers import get_channel_layer
+
+    from saruna.realtime import groups
+
+    account = make_account("alpha")
+    anna = make_user(account, "anna@alpha.test", full_name="Anna")
+    cookie = session_cookie(account, anna)
+    layer = get_channel_layer()
+    monkeypatch.setattr(layer, "group_expiry", 1)
+    monkeypatch.setattr(groups, "RENEW_EVERY", 0.5)
+
+    async def scenario():
+        import asyncio
+
+        tab = await agent_socket(asgi_server.port, "alpha", cookie)
+        await tab.until("welcome")
+        for _ in range(3):  # 3 s: past the expiry three times over
+            await asyncio.sleep(1)
+            await tab.send(type="ping")
+            await tab.until("pong")
+        await tab.send(type="status", status="online", max_chats=2)
+        assert (await tab.until("status", timeout=5))["max_chats"] == 2
+        await tab.close()
+
+    run_async(scenario())
