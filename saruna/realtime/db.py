@@ -66,7 +66,7 @@ connection_created.connect(_on_connection_created)
 
 def checkpoint_in_background(connection: BaseDatabaseWrapper) -> None:
     """An SQLite file connection stops checkpointing on commit; the checkpointer does it."""
-    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():  # type: ignore[attr-defined]
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA wal_autocheckpoint=0")
