@@ -147,7 +147,10 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Parallel test workers share one Redis: each gets its own prefix.
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # The layer waits for messages with 5 s blocking reads (BZPOPMIN); redis-py's
+                # own read timeout, 5 s by default, expired first and broke the socket that
+                # was reading after five quiet seconds. The read may take longer than that.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": "saruna:channels" + os.environ.get("PYTEST_XDIST_WORKER", ""),
             },
         }

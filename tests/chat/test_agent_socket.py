@@ -139,3 +139,24 @@ def test_a_tab_open_longer_than_the_layers_group_expiry_still_gets_events(
         await tab.close()
 
     run_async(scenario())
+
+
+def test_an_idle_tab_outlives_the_layers_blocking_reads(asgi_server):
+    """With Redis, the channel layer waits for messages with 5 s blocking reads; a client
+    read timeout of the same 5 s (redis-py's default) broke the socket that was reading
+    after five quiet seconds."""
+    account = make_account("alpha")
+    anna = make_user(account, "anna@alpha.test", full_name="Anna")
+    cookie = session_cookie(account, anna)
+
+    async def scenario():
+        import asyncio
+
+        tab = await agent_socket(asgi_server.port, "alpha", cookie)
+        await tab.until("welcome")
+        await asyncio.sleep(7)
+        await tab.send(type="status", status="online", max_chats=2)
+        assert (await tab.until("status", timeout=5))["max_chats"] == 2
+        await tab.close()
+
+    run_async(scenario())
