@@ -144,13 +144,15 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Pub/sub: an event is one PUBLISH, and each process reads what its sockets
+            # subscribed to on one connection. The list-based RedisChannelLayer spent some ten
+            # Redis round trips per chat message on its queues (p50 18 ms, p99 700 ms with a
+            # thousand chats: docs/performance.md). Events are not kept for a socket that is
+            # not connected, which the chat never relied on: a socket catches up by seq.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             # Parallel test workers share one Redis: each gets its own prefix.
             "CONFIG": {
-                # The layer waits for messages with 5 s blocking reads (BZPOPMIN); redis-py's
-                # own read timeout, 5 s by default, expired first and broke the socket that
-                # was reading after five quiet seconds. The read may take longer than that.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "hosts": [REDIS_URL],
                 "prefix": "saruna:channels" + os.environ.get("PYTEST_XDIST_WORKER", ""),
             },
         }

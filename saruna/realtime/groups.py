@@ -1,9 +1,11 @@
 """Group memberships that last as long as the socket.
 
-Both channel layers forget a channel's membership of a group after ``group_expiry`` (a day),
-so that a process that died leaves no members behind. A socket open longer than that (an
-agent's tab over a weekend) would stop getting its groups' events without a sign. A socket
-joins its groups again on its client's heartbeat, at most once per ``RENEW_EVERY`` seconds.
+The in-memory layer (like Channels' list-based Redis layer) forgets a channel's membership
+of a group after ``group_expiry`` (a day), so that a process that died leaves no members
+behind. A socket open longer than that (an agent's tab over a weekend) would stop getting
+its groups' events without a sign. A socket joins its groups again on its client's
+heartbeat, at most once per ``RENEW_EVERY`` seconds (with Redis pub/sub, which forgets
+nothing, that costs nothing).
 """
 
 from __future__ import annotations

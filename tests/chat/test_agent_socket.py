@@ -122,7 +122,8 @@ def test_a_tab_open_longer_than_the_layers_group_expiry_still_gets_events(
     anna = make_user(account, "anna@alpha.test", full_name="Anna")
     cookie = session_cookie(account, anna)
     layer = get_channel_layer()
-    monkeypatch.setattr(layer, "group_expiry", 1)
+    if "group_expiry" in vars(layer):  # the layers that forget (Redis pub/sub keeps)
+        monkeypatch.setattr(layer, "group_expiry", 1)
     monkeypatch.setattr(groups, "RENEW_EVERY", 0.5)
 
     async def scenario():
