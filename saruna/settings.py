@@ -340,10 +340,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "routine_tasks": {"()": "saruna.core.log_filters.RoutineTasks",
+                          "tasks": ["saruna.visitors.tasks.write_tracked_beats"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("SARUNA_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # The Huey consumer prints through a handler of its own.
-        "huey": {"propagate": False},
+        "huey": {"propagate": False, "filters": ["routine_tasks"]},
     },
 }
