@@ -598,6 +598,11 @@ def _non_negative(value: int | None, name: str) -> int | None:
     return value
 
 
+# Past any table's last row, and within the databases' 64-bit OFFSET: a page beyond it is
+# empty, like any page past the end.
+LAST_ROW = 2**62
+
+
 def page_bounds(params: PageQuery) -> tuple[int, int]:
     """[start, stop) of the rows asked for; at most ``MAX_PER_PAGE`` of them."""
     per_page = _non_negative(params.per_page, "_perPage") or DEFAULT_PER_PAGE
@@ -608,7 +613,7 @@ def page_bounds(params: PageQuery) -> tuple[int, int]:
         page_number = max(_non_negative(params.page, "_page") or 1, 1)
         start = (page_number - 1) * per_page
     stop = min(to, start + MAX_PER_PAGE) if to is not None and to > start else start + per_page
-    return start, stop
+    return min(start, LAST_ROW), min(stop, LAST_ROW)
 
 
 def filtered(
