@@ -148,6 +148,9 @@ def test_messages_are_deduplicated_and_caught_up_by_seq(account, button):
     caught = browser.get(f"/widget/chats/{chat}/messages/", after_seq=1).json()
     assert [(m["seq"], m["body"]) for m in caught["messages"]] == [(2, "One")]
     assert caught["state"]["status"] == "ringing"
+    # A client ahead of the chat (even past what a database counts to) has nothing to catch.
+    ahead = browser.get(f"/widget/chats/{chat}/messages/", after_seq=10**30)
+    assert ahead.status_code == 200 and ahead.json()["messages"] == []
     with scope(account=account):
         assert ChatMessage.objects.filter(chat__public_id=chat).count() == 2
 
