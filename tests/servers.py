@@ -8,11 +8,29 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 import uvicorn
+from django.db import OperationalError
+
+T = TypeVar("T")
+
+
+def settled(read: Callable[[], T], attempts: int = 60) -> T:
+    """``read()``, again while SQLite's shared in-memory test database says a table is
+    locked: it refuses a read while the server's thread writes (a read receipt, a tracking
+    beat), where a database file or PostgreSQL would wait."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 def free_port() -> int:
