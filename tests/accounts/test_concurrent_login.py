@@ -1,10 +1,11 @@
 """The concurrent-login screen: a second person on the same login has to choose."""
 
+import asyncio
+import threading
+from collections.abc import Callable
 from datetime import timedelta
-from uuid import uuid4
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 from django_scopes import scope
@@ -94,16 +95,40 @@ def test_an_idle_session_does_not_trigger_the_screen(agent):
     assert elsewhere.get("/").status_code == 200
 
 
+def listen_to(group: str) -> Callable[[], dict]:
+    """A page's socket in ``group``: a channel of the test's own, on an event loop of its own
+    that stays subscribed (Redis pub/sub gives an event only to the channels subscribed when
+    it is published). Answers a function that waits for the next event."""
+    joined, asked = threading.Event(), threading.Event()
+    events: list[dict] = []
+
+    async def page() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        joined.set()
+        await asyncio.to_thread(asked.wait, 30)
+        events.append(await asyncio.wait_for(layer.receive(channel), 10))
+
+    thread = threading.Thread(target=asyncio.run, args=(page(),))
+    thread.start()
+    assert joined.wait(10)
+
+    def next_event() -> dict:
+        asked.set()
+        thread.join(15)
+        return events[0]
+
+    return next_event
+
+
 def test_continue_logs_the_other_browser_out(agent, django_capture_on_commit_callbacks):
     laptop = browser(agent.account, FIREFOX_UBUNTU, RIGA_OFFICE)
     laptop_session = log_in(laptop, agent)
     elsewhere = browser(agent.account, CHROME_WINDOWS, LONDON)
     log_in(elsewhere, agent)
 
-    layer = get_channel_layer()
-    # A channel of this test's own: on Redis, queues outlive a test run.
-    laptop_page = f"laptop-page-{uuid4().hex}"
-    async_to_sync(layer.group_add)(user_group(agent.account_id, agent.pk), laptop_page)
+    laptop_page = listen_to(user_group(agent.account_id, agent.pk))
     with django_capture_on_commit_callbacks(execute=True):
         response = elsewhere.post("/concurrent-login/", {"decision": "continue"})
     assert response["Location"] == "/"
@@ -112,7 +137,7 @@ def test_continue_logs_the_other_browser_out(agent, django_capture_on_commit_cal
     # The laptop's next request goes to the login page, and its open page was told.
     response = laptop.get("/")
     assert response.status_code == 302 and "/login/" in response["Location"]
-    event = async_to_sync(layer.receive)(laptop_page)
+    event = laptop_page()
     assert event == {
         "type": "session.ended", "session_key": laptop_session.session_key, "reason": "replaced",
     }
