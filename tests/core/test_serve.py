@@ -6,6 +6,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -44,8 +45,34 @@ def served(tmp_path):
                 pytest.fail("saruna serve did not start:\n" + log.read())
             time.sleep(0.3)
     yield port, env, log
-    process.terminate()
+    children = children_of(process.pid)
+    assert children  # the worker
+    process.terminate()  # as systemd stops it
     process.wait(timeout=20)
+    deadline = time.monotonic() + 15
+    while any(running(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(running(child) for child in children), "serve left its worker running"
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_serve_migrates_serves_and_runs_the_worker(served):

@@ -42,6 +42,10 @@ class Command(BaseCommand):
         env = {"SARUNA_DB_CONN_MAX_AGE": "60", **os.environ}
         children = [subprocess.Popen([sys.executable, "-m", "saruna", *command], env=env)
                     for command in commands]
+        # uvicorn stops cleanly on SIGTERM and then raises it again with the handler it found:
+        # the default one ended this process there, before the children were stopped below,
+        # and left the worker running. Exiting instead runs the ``finally`` (and ``atexit``).
+        signal.signal(signal.SIGTERM, _exit)
         base = settings.SARUNA_BASE_DOMAIN
         self.stdout.write(
             f"Saruna on http://{base}:{options['port']}/ "
@@ -64,3 +68,7 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def _exit(signum: int, frame: object) -> None:
+    sys.exit(0)
