@@ -1,9 +1,10 @@
 """A small rate limiter on the Django cache, shared by every feature that must throttle.
 
 Limits are written ``"<count>/<period>"``: ``"5/h"``, ``"20/m"``, ``"3/15m"``, ``"100/d"``.
-Counting uses fixed windows: cheap (one cache increment per hit) and shared by all processes
-through the cache; a burst straddling a window edge can reach twice the count, which is
-acceptable for abuse protection.
+The window slides: the previous window's count, weighted by how much of it still lies inside
+the last ``period`` seconds, is added to the current window's. That costs one cache increment
+and one read per hit, is shared by all processes through the cache, and a burst straddling a
+window's edge is counted whole instead of starting again from zero.
 """
 
 from __future__ import annotations
@@ -31,39 +32,52 @@ def parse(spec: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _UNITS[unit]
 
 
-def _cache_key(key: str, period: int) -> str:
-    window = int(time.time() // period)
+def _cache_key(key: str, period: int, window: int) -> str:
     # Hashed so any caller-supplied text (addresses, e-mails) makes a valid cache key.
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"ratelimit:{digest}:{period}:{window}"
 
 
+def _previous_share(key: str, period: int, now: float) -> int:
+    """The part of the previous window's count that still lies inside the last ``period``
+    seconds, rounded to whole attempts."""
+    previous = cache.get(_cache_key(key, period, int(now // period) - 1), 0)
+    return round(previous * (1 - (now % period) / period))
+
+
 def increment(key: str, limit_spec: str) -> int:
-    """Count one attempt for ``key``; returns the attempts in the current window so far."""
+    """Count one attempt for ``key``; returns the attempts in the last period so far."""
     _count, period = parse(limit_spec)
-    cache_key = _cache_key(key, period)
-    cache.add(cache_key, 0, timeout=period + 1)
+    now = time.time()
+    cache_key = _cache_key(key, period, int(now // period))
+    # Kept through the next window, where it is the previous one.
+    cache.add(cache_key, 0, timeout=2 * period + 1)
     try:
-        return cache.incr(cache_key)
+        current = cache.incr(cache_key)
     except ValueError:  # the window expired between add() and incr()
-        cache.set(cache_key, 1, timeout=period + 1)
-        return 1
+        cache.set(cache_key, 1, timeout=2 * period + 1)
+        current = 1
+    return int(current) + _previous_share(key, period, now)
 
 
 def hit(key: str, limit_spec: str) -> bool:
-    """Count one attempt for ``key``; True while the attempts in the current window stay
+    """Count one attempt for ``key``; True while the attempts in the last period stay
     within the limit, False once they exceed it."""
     return increment(key, limit_spec) <= parse(limit_spec)[0]
 
 
 def exhausted(key: str, limit_spec: str) -> bool:
-    """True when the current window has used up the limit, without counting an attempt."""
+    """True when the last period has used up the limit, without counting an attempt."""
     count, period = parse(limit_spec)
-    return bool(cache.get(_cache_key(key, period), 0) >= count)
+    now = time.time()
+    current = cache.get(_cache_key(key, period, int(now // period)), 0)
+    return bool(current + _previous_share(key, period, now) >= count)
 
 
 def reset(key: str, limit_spec: str) -> None:
-    cache.delete(_cache_key(key, parse(limit_spec)[1]))
+    period = parse(limit_spec)[1]
+    window = int(time.time() // period)
+    cache.delete_many([_cache_key(key, period, window), _cache_key(key, period, window - 1)])
 
 
 def client_key(request: HttpRequest) -> str:

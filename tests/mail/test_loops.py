@@ -76,7 +76,10 @@ def test_automatic_answers_are_capped_per_ticket_each_hour(account, ticket, mail
         ]
     # The ticket's opening mail was acknowledged already: one answer of the hour is used.
     assert answers == [True] * (count - 1) + [False] * 3
+    # The hour slides: the burst still counts an hour later, and is forgotten once past.
     with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
+        assert not may_answer(account, ticket, mail_bytes(sender="early@example.com"))
+    with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
         assert may_answer(account, ticket, mail_bytes(sender="late@example.com"))
 
 
