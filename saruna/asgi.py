@@ -12,16 +12,17 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from saruna.core.heap import freeze_startup_objects  # noqa: E402
 from saruna.realtime.middleware import TenantWebSocketMiddleware  # noqa: E402
-from saruna.realtime.routing import websocket_urlpatterns  # noqa: E402
+from saruna.realtime.routing import socket_routes, websocket_urlpatterns  # noqa: E402
+from saruna.realtime.sockets import SocketRouter  # noqa: E402
 from saruna.visitors.fastpath import TrackingASGI  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Visitor tracking beats, the busiest requests, are answered before Django's middleware.
         "http": TrackingASGI(django_http),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SocketRouter(socket_routes, fallback=AllowedHostsOriginValidator(
             TenantWebSocketMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        )),
     }
 )
 freeze_startup_objects()

@@ -30,6 +30,7 @@ from saruna.chat.models import Chat, ChatButton, ChatMessage, ChatStatus, Messag
 from saruna.contacts.common import ActionError
 from saruna.core import ratelimit
 from saruna.core.net import allow_any_origin
+from saruna.realtime.bus import publish
 from saruna.tickets import files as ticket_files
 from saruna.visitors.identity import (
     issue_visitor_token,
@@ -339,14 +340,9 @@ def _small_action(
 
 
 def _typing(chat: Chat, body: dict[str, Any]) -> None:
-    from asgiref.sync import async_to_sync
-
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(queries.chat_group(chat), {
-            "type": "chat.typing", "chat": chat.public_id, "side": MessageKind.VISITOR,
-            "name": "", "typing": body.get("typing") is not False, "channel": "",
-        })
+    publish(queries.chat_group(chat), "chat.typing", chat=chat.public_id,
+            side=MessageKind.VISITOR, name="", typing=body.get("typing") is not False,
+            channel="")
     actions.visitor_seen(chat)
 
 

@@ -1,10 +1,11 @@
 """The chat's WebSockets: the visitor's (``/ws/chat/visitor/<chat>/``, widget.md) and the
-agent's (``/ws/chat/agent/``, chat.md).
+agent's (``/ws/chat/agent/``, chat.md), served by ``saruna.realtime.sockets`` (one per open
+widget and agent tab: a Channels consumer would cost twice the memory).
 
 Both deliver each chat's messages to the socket in ``seq`` order, without gaps and without
 repeats: the socket remembers the last seq it sent per chat; a broadcast it has sent already
 is dropped, and one that skips ahead (broadcasts of two commits may overtake each other) is
-preceded by the missing messages read from the database. A consumer handles one event at a
+preceded by the missing messages read from the database. A socket handles one event at a
 time, so the catch-up after ``hello``/``sync`` and the live broadcasts cannot interleave.
 """
 
@@ -13,8 +14,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from channels.consumer import get_handler_name
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -22,8 +21,9 @@ from saruna.accounts.models import User
 from saruna.chat import actions, dispatch, queries
 from saruna.chat.models import Chat, ChatStatus, MessageKind
 from saruna.contacts.common import ActionError
+from saruna.core.models import Account
 from saruna.realtime import db
-from saruna.realtime.groups import renew_memberships
+from saruna.realtime.sockets import CLOSE_UNAUTHORISED, Hub, Send, Socket, session_user
 from saruna.tickets.models import Department
 from saruna.visitors.identity import visitor_for_token
 
@@ -39,34 +39,30 @@ VISITOR_SOCKET_KEEPS = (
     "ticket__account", "ticket__status", "ticket__owner__account",
     "visitor__account", "visitor__name",
 )
-CLOSE_UNAUTHORISED = 4401
 
 
-class ChatDelivery(AsyncJsonWebsocketConsumer):
+class ChatDelivery(Socket):
     """What both sockets share: ordered delivery of the chats the socket follows."""
 
-    sent: dict[str, int]  # chat public id → the last seq this socket sent
-    groups_joined: set[str]
+    __slots__ = ("seen_at", "sent")
+
+    def __init__(self, hub: Hub, account: Account, send: Send) -> None:
+        super().__init__(hub, account, send)
+        self.sent: dict[str, int] = {}  # chat public id → the last seq this socket sent
+        self.seen_at = time.monotonic()
 
     async def follow(self, chat: Chat, after_seq: int) -> None:
         """Joins the chat's group, then sends everything after ``after_seq``."""
-        group = queries.chat_group(chat)
-        if group not in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+        await self.join(queries.chat_group(chat))
         self.sent[chat.public_id] = max(0, after_seq)
         await self.catch_up(chat.public_id)
 
     async def unfollow(self, chat_id: str) -> None:
-        group = queries.chat_group_for(str(self.scope["account"].pk), chat_id)
-        if group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-            self.groups_joined.discard(group)
+        await self.leave(queries.chat_group_for(str(self.account.pk), chat_id))
         self.sent.pop(chat_id, None)
 
     async def catch_up(self, chat_id: str) -> None:
-        payloads = await db.run(self._payloads_after)(chat_id,
-                                                                      self.sent[chat_id])
+        payloads = await db.run(self._payloads_after)(chat_id, self.sent[chat_id])
         for payload in payloads:
             await self.send_message(chat_id, payload)
 
@@ -82,29 +78,6 @@ class ChatDelivery(AsyncJsonWebsocketConsumer):
 
     def frame(self, chat_id: str, kind: str, **fields: Any) -> dict:
         raise NotImplementedError
-
-    async def dispatch(self, message: dict) -> None:
-        """Channels' dispatch, less its ``aclose_old_connections`` before every handler: a
-        trip to the database thread, behind all the writes queued there, for every frame
-        and every event the socket gets. ``db.run`` does it around each database call."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    async def websocket_connect(self, message: dict) -> None:
-        db.socket_opened()
-        await super().websocket_connect(message)
-
-    async def websocket_disconnect(self, message: dict) -> None:
-        try:
-            await super().websocket_disconnect(message)
-        finally:
-            await db.socket_closed()
-
-    async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "groups_joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
 
     # --- chat group events ----------------------------------------------------------------
 
@@ -131,7 +104,7 @@ class ChatDelivery(AsyncJsonWebsocketConsumer):
 
     async def chat_read(self, event: dict) -> None:
         if self.wants_read(event):
-                await self.send_json(self.frame(event["chat"], "read", side=event["side"],
+            await self.send_json(self.frame(event["chat"], "read", side=event["side"],
                                             seq=event["seq"]))
 
     async def chat_state(self, event: dict) -> None:
@@ -142,7 +115,7 @@ class ChatDelivery(AsyncJsonWebsocketConsumer):
                                         offline=event["offline"]))
 
     async def typing(self, chat: Chat, side: str, name: str, typing: bool) -> None:
-        await self.channel_layer.group_send(queries.chat_group(chat), {
+        await self.group_send(queries.chat_group(chat), {
             "type": "chat.typing", "chat": chat.public_id, "side": side, "name": name,
             "typing": typing, "channel": self.channel_name,
         })
@@ -152,17 +125,23 @@ def _int(value: object, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-class VisitorChatConsumer(ChatDelivery):
+class VisitorChatSocket(ChatDelivery):
     """One visitor's socket on one chat. Nothing happens before ``hello`` proves the visitor
     token; a token of another account or visitor is treated like a chat that does not
     exist."""
 
-    async def connect(self) -> None:
-        self.sent = {}
-        self.groups_joined = set()
+    __slots__ = ("chat", "chat_id")
+
+    def __init__(self, hub: Hub, account: Account, send: Send, chat_id: str) -> None:
+        super().__init__(hub, account, send)
+        self.chat_id = chat_id
         self.chat: Chat | None = None
         self.seen_at = 0.0
-        await self.accept()
+
+    @classmethod
+    async def open(cls, hub: Hub, account: Account, scope: dict, send: Send,
+                   chat_id: str) -> VisitorChatSocket:
+        return cls(hub, account, send, chat_id)
 
     def frame(self, chat_id: str, kind: str, **fields: Any) -> dict:
         return {"type": kind, **fields}
@@ -173,13 +152,12 @@ class VisitorChatConsumer(ChatDelivery):
     def wants_read(self, event: dict) -> bool:
         return event["side"] != MessageKind.VISITOR
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+    async def receive_json(self, content: Any) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")
         if kind == "ping":
-            await renew_memberships(self, self.groups_joined)
-            await self.send_json({"type": "pong"})
+            await self.heartbeat()
             await self._seen()
         elif self.chat is None:
             if kind == "hello":
@@ -212,12 +190,11 @@ class VisitorChatConsumer(ChatDelivery):
     def _visitor_chat(self, token: object) -> Chat | None:
         """The chat with what its messages need (:data:`VISITOR_SOCKET_KEEPS`), which the
         socket keeps while it is open."""
-        visitor = visitor_for_token(self.scope["account"], token, create=False)
+        visitor = visitor_for_token(self.account, token, create=False)
         if visitor is None:
             return None
-        chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
         chat = Chat.objects.select_related("ticket__owner", "visitor").only(
-            *VISITOR_SOCKET_KEEPS).filter(public_id=chat_id, visitor=visitor).first()
+            *VISITOR_SOCKET_KEEPS).filter(public_id=self.chat_id, visitor=visitor).first()
         if chat is not None:
             actions.visitor_seen(chat)
         return chat
@@ -271,27 +248,30 @@ class VisitorChatConsumer(ChatDelivery):
         await self.send_json({"type": "state", "state": event["state"]})
 
 
-class AgentChatConsumer(ChatDelivery):
+class AgentChatSocket(ChatDelivery):
     """All chat traffic of one agent's tab: status, rings, the chats they are in."""
 
+    __slots__ = ("user",)
+
+    def __init__(self, hub: Hub, account: Account, send: Send, user: User) -> None:
+        super().__init__(hub, account, send)
+        self.user = user
+
+    @classmethod
+    async def open(cls, hub: Hub, account: Account, scope: dict,
+                   send: Send) -> AgentChatSocket | None:
+        """The tab of the session's user; None (refused) without one of this account."""
+        user = await db.run(session_user)(scope)
+        if user is None or user.account_id != account.pk:
+            return None
+        return cls(hub, account, send, user)
+
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        account = self.scope["account"]
-        if user is None or not user.is_authenticated or user.account_id != account.pk:
-            await self.close(code=CLOSE_UNAUTHORISED)
-            return
-        self.user: User = user
-        self.sent = {}
-        self.groups_joined = {queries.agent_group(account.pk, user.pk)}
-        self.seen_at = time.monotonic()
-        await self.channel_layer.group_add(queries.agent_group(account.pk, user.pk),
-                                           self.channel_name)
+        await self.join(queries.agent_group(self.account.pk, self.user.pk))
         await self.accept()
         welcome = await db.run(self._welcome)()
         for chat, last_seq in welcome.pop("following"):
-            group = queries.chat_group(chat)
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+            await self.join(queries.chat_group(chat))
             self.sent[chat.public_id] = last_seq
         await self.send_json({"type": "welcome", **welcome})
 
@@ -306,9 +286,7 @@ class AgentChatConsumer(ChatDelivery):
         }
 
     async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        if hasattr(self, "user"):
-            await db.run(actions.agent_seen)(self.user)
+        await db.run(actions.agent_seen)(self.user)
 
     def frame(self, chat_id: str, kind: str, **fields: Any) -> dict:
         return {"type": kind, "chat": chat_id, **fields}
@@ -319,7 +297,7 @@ class AgentChatConsumer(ChatDelivery):
     def wants_read(self, event: dict) -> bool:
         return True
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+    async def receive_json(self, content: Any) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")
@@ -327,13 +305,11 @@ class AgentChatConsumer(ChatDelivery):
             self.seen_at = time.monotonic()
             await db.run(actions.agent_seen)(self.user)
         if kind == "ping":
-            await renew_memberships(self, self.groups_joined)
-            await self.send_json({"type": "pong"})
+            await self.heartbeat()
         elif kind == "status":
             await self._status(content)
         elif kind in self.CHAT_COMMANDS:
-            chat = await db.run(queries.visible_chat)(self.user,
-                                                                      content.get("chat"))
+            chat = await db.run(queries.visible_chat)(self.user, content.get("chat"))
             if chat is None:
                 await self._error(content, gettext("No such chat."))
                 return
@@ -352,7 +328,7 @@ class AgentChatConsumer(ChatDelivery):
     async def _run(self, content: dict, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Runs an action for the agent; a refusal becomes an ``error`` frame."""
         def run() -> Any:
-            with translation.override(self.user.language or self.scope["account"].language):
+            with translation.override(self.user.language or self.account.language):
                 try:
                     return function(*args, **kwargs)
                 except ActionError as error:
@@ -419,8 +395,7 @@ class AgentChatConsumer(ChatDelivery):
         return None
 
     async def on_invite(self, chat: Chat, content: dict) -> None:
-        target = await db.run(self._transfer_target)(
-            {"agent": content.get("agent")})
+        target = await db.run(self._transfer_target)({"agent": content.get("agent")})
         if target is None:
             await self._error(content, gettext("Unknown agent or department."))
             return
@@ -450,9 +425,7 @@ class AgentChatConsumer(ChatDelivery):
     async def chat_assigned(self, event: dict) -> None:
         summary = event["chat"]
         if summary["id"] not in self.sent:
-            group = queries.chat_group_for(str(self.scope["account"].pk), summary["id"])
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+            await self.join(queries.chat_group_for(str(self.account.pk), summary["id"]))
             self.sent[summary["id"]] = summary["last_seq"]
         await self.send_json({"type": "assigned", "chat": summary})
 

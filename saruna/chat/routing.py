@@ -1,12 +1,11 @@
-from django.urls import path
+import re
 
-from saruna.chat.consumers import AgentChatConsumer, VisitorChatConsumer
+from saruna.chat.consumers import AgentChatSocket, VisitorChatSocket
+from saruna.realtime.sockets import Route
 
 # The visitor's socket proves itself with the visitor token (``hello``): no session, no user.
-visitor_websocket_urlpatterns = [
-    path("ws/chat/visitor/<str:chat_id>/", VisitorChatConsumer.as_asgi()),
-]
 # An agent's socket is the session's user.
-websocket_urlpatterns = [
-    path("ws/chat/agent/", AgentChatConsumer.as_asgi()),
+socket_routes: list[Route] = [
+    (re.compile(r"^/ws/chat/visitor/(?P<chat_id>[^/]+)/$"), VisitorChatSocket.open),
+    (re.compile(r"^/ws/chat/agent/$"), AgentChatSocket.open),
 ]

@@ -31,8 +31,9 @@ def user_group(account_id: str, user_id: str) -> str:
 
 
 def publish(group: str, event_type: str, **payload: Any) -> None:
-    """Send ``{"type": event_type, ...payload}`` to every consumer in ``group`` on commit."""
-    event = {"type": event_type, **payload}
+    """Send ``{"type": event_type, "group": group, ...payload}`` to every socket in ``group``
+    on commit (the group tells ``saruna.realtime.sockets`` which of its sockets want it)."""
+    event = {"type": event_type, "group": group, **payload}
 
     def send() -> None:
         layer = get_channel_layer()

@@ -72,8 +72,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.recent = [*self.recent[-RECENT_EVENTS + 1:], key]
         if not queries.event_visible_to(self.user, self.departments, event):
             return
-        await self.send_json({k: v for k, v in event.items() if k != "type"} | {
-            "type": "ticket.changed"})
+        await self.send_json({k: v for k, v in event.items() if k not in ("type", "group")}
+                             | {"type": "ticket.changed"})
 
     async def _watch(self, ticket_id: Any) -> None:
         if self.watching is not None and self.watching[0] == ticket_id:

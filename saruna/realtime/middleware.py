@@ -8,28 +8,26 @@ from saruna.core.models import Account
 from saruna.core.tenancy import account_for_slug, account_slug_for_host
 
 
-class TenantWebSocketMiddleware:
-    """Resolves the account from the Host header, like the HTTP middleware, and runs the
-    whole connection inside that account's scope. Unknown hosts are closed at once.
+class Accounts:
+    """The account of a socket's Host header, like the HTTP middleware's.
 
     A socket keeps its account for as long as it is open, and an account has a socket per
     open widget: sockets that read the same row share one object (1.5 KiB each)."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self) -> None:
         self.shared: weakref.WeakValueDictionary[str, Account] = weakref.WeakValueDictionary()
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
-        headers = dict(scope.get("headers") or [])
-        host = headers.get(b"host", b"").decode("latin-1")
-        slug = account_slug_for_host(host)
+    async def resolve(self, scope: dict) -> Account | None:
+        """The open account of the Host, or None."""
+        host = b""
+        for name, value in scope.get("headers") or ():
+            if name == b"host":
+                host = value
+        slug = account_slug_for_host(host.decode("latin-1"))
         account = await database_sync_to_async(account_for_slug)(slug) if slug else None
         if account is None or account.status == account.Status.CLOSED:
-            await send({"type": "websocket.close", "code": 4404})
             return None
-        account = self._share(account)
-        with tenant_scope(account=account):
-            return await self.inner(dict(scope, account=account), receive, send)
+        return self._share(account)
 
     def _share(self, account: Account) -> Account:
         """The object another socket holds when it has read the same values."""
@@ -38,6 +36,25 @@ class TenantWebSocketMiddleware:
             return known
         self.shared[account.slug] = account
         return account
+
+
+accounts = Accounts()
+
+
+class TenantWebSocketMiddleware:
+    """Resolves the account from the Host header and runs the whole connection inside that
+    account's scope. Unknown hosts are closed at once."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        account = await accounts.resolve(scope)
+        if account is None:
+            await send({"type": "websocket.close", "code": 4404})
+            return None
+        with tenant_scope(account=account):
+            return await self.inner(dict(scope, account=account), receive, send)
 
 
 def _values(account: Account) -> dict[str, Any]:

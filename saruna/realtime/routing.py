@@ -1,20 +1,19 @@
-"""Every WebSocket route. Only agents' sockets read the session and its user: a visitor's chat
-socket, one per open widget, carries neither (they cost a query and memory per socket)."""
+"""Every WebSocket route. The chat's sockets, one per open widget and agent tab, are served
+by ``saruna.realtime.sockets``; the others are Channels consumers of the session's user."""
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from django.urls import path, re_path
 
-from saruna.chat.routing import visitor_websocket_urlpatterns as chat_visitor_routes
-from saruna.chat.routing import websocket_urlpatterns as chat_routes
+from saruna.chat.routing import socket_routes
 from saruna.realtime.consumers import AgentConsumer
 from saruna.visitors.routing import websocket_urlpatterns as visitor_routes
 
+__all__ = ["socket_routes", "websocket_urlpatterns"]
+
 websocket_urlpatterns = [
-    *chat_visitor_routes,
     re_path(r"^", AuthMiddlewareStack(URLRouter([
         path("ws/agent/", AgentConsumer.as_asgi()),
-        *chat_routes,
         *visitor_routes,
     ]))),
 ]

@@ -140,6 +140,7 @@ def test_continue_logs_the_other_browser_out(agent, django_capture_on_commit_cal
     event = laptop_page()
     assert event == {
         "type": "session.ended", "session_key": laptop_session.session_key, "reason": "replaced",
+        "group": user_group(agent.account_id, agent.pk),
     }
     laptop_now = sessions_of(agent)[0]
     assert laptop_now.end_reason == "replaced"

@@ -1,0 +1,108 @@
+"""The sockets served without Channels consumers (``saruna.realtime.sockets``): one layer
+channel per process, events to the sockets that follow their group, one thing at a time per
+socket, and the same gate as the consumers (origin, account)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import websockets
+
+from saruna.core.models import Account
+from saruna.realtime.layers import SingleProcessChannelLayer
+from saruna.realtime.sockets import Hub, Socket
+from tests.chat.live import open_socket
+from tests.factories import make_account
+from tests.servers import run_async
+
+
+class Recorder(Socket):
+    __slots__ = ("seen",)
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(hub, Account(slug="acme"), self._sent)
+        self.seen: list[object] = []
+
+    async def _sent(self, message: dict) -> None:
+        self.seen.append(message)
+
+    async def note(self, event: dict) -> None:
+        self.seen.append(event["n"])
+
+
+async def started_hub() -> Hub:
+    hub = Hub(asyncio.get_running_loop())
+    hub.layer = SingleProcessChannelLayer()  # whichever the settings name: its groups are seen
+    await hub.start()
+    return hub
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+
+
+def test_a_process_listens_on_one_channel_and_hands_each_group_to_its_followers():
+    async def scenario():
+        hub = await started_hub()
+        layer = hub.layer
+        ann, bob, eve = Recorder(hub), Recorder(hub), Recorder(hub)
+        await ann.join("account.a.chat.1")
+        await bob.join("account.a.chat.1")
+        await eve.join("account.a.chat.2")
+        # Three sockets, two groups, one channel of the layer in each.
+        assert set(layer.groups["account.a.chat.1"]) == {hub.channel}
+        assert set(layer.groups["account.a.chat.2"]) == {hub.channel}
+        await ann.group_send("account.a.chat.1", {"type": "note", "n": 1})
+        await settle()
+        assert (ann.seen, bob.seen, eve.seen) == ([1], [1], [])
+        await ann.leave("account.a.chat.1")
+        await eve.leave("account.a.chat.2")
+        assert "account.a.chat.2" not in layer.groups or not layer.groups["account.a.chat.2"]
+        await eve.group_send("account.a.chat.1", {"type": "note", "n": 2})
+        await settle()
+        assert (ann.seen, bob.seen) == ([1], [1, 2])
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_events_for_a_busy_socket_wait_their_turn_in_order():
+    async def scenario():
+        hub = await started_hub()
+        ann = Recorder(hub)
+        await ann.join("account.a.chat.1")
+        async with ann.lock:  # a client frame being handled (a catch-up read, say)
+            for n in range(3):
+                await ann.group_send("account.a.chat.1", {"type": "note", "n": n})
+            await settle()
+            assert ann.seen == []
+            ann.seen.append("frame done")
+        await settle()
+        assert ann.seen == ["frame done", 0, 1, 2]
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chat_sockets_refuse_other_origins_and_unknown_accounts(asgi_server):
+    make_account("alpha")
+
+    async def status(slug: str, origin: str) -> int:
+        with pytest.raises(websockets.InvalidStatus) as refusal:
+            await websockets.connect(
+                f"ws://{slug}.localhost:{asgi_server.port}/ws/chat/visitor/abc/",
+                host="127.0.0.1", port=asgi_server.port,
+                additional_headers={"Origin": origin}, open_timeout=5)
+        return refusal.value.response.status_code
+
+    async def scenario():
+        assert await status("alpha", "http://evil.example") == 403
+        assert await status("nosuch", f"http://nosuch.localhost:{asgi_server.port}") == 403
+        # The same socket from the account's own page opens.
+        socket = await open_socket(asgi_server.port, "alpha", "/ws/chat/visitor/abc/")
+        await socket.close()
+
+    run_async(scenario())
