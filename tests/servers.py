@@ -16,6 +16,8 @@ import pytest
 import uvicorn
 from django.db import OperationalError
 
+from saruna.realtime.protocol import WS_PROTOCOL
+
 T = TypeVar("T")
 
 
@@ -58,7 +60,7 @@ def asgi_server(transactional_db, settings) -> Iterator[LiveServer]:
 
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
-                       lifespan="off")
+                       lifespan="off", ws=WS_PROTOCOL)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -275,6 +275,8 @@ class SocketRouter:
             if socket is None:
                 await send({"type": "websocket.close", "code": CLOSE_UNAUTHORISED})
                 return
+            # Read: the server keeps the scope while the socket is open (a kilobyte each).
+            scope["headers"] = []
             await socket.run(receive)
 
 

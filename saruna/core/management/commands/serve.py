@@ -29,6 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         import uvicorn
 
+        from saruna.realtime.protocol import WS_PROTOCOL
+
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=1)
         commands = []
@@ -59,6 +61,7 @@ class Command(BaseCommand):
                 log_level="info",
                 proxy_headers=settings.SARUNA_TRUST_X_FORWARDED_FOR,
                 lifespan="off",
+                ws=WS_PROTOCOL,
             )
         finally:
             for child in children:
