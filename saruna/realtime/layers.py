@@ -11,6 +11,9 @@ from typing import Any
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 
+# The name every hub's channel starts with.
+HUB_CHANNEL_PREFIX = "hub."
+
 
 class _Inbox:
     """One channel's messages waiting to be received, or the receiver waiting for one."""
@@ -32,9 +35,13 @@ class SingleProcessChannelLayer(InMemoryChannelLayer):
     - A channel keeps a list and, while its consumer waits, one future, instead of an
       ``asyncio.Queue`` (four deques and an event, some 3 KiB per idle socket).
     - ``group_send`` hands the message to each channel directly instead of a task each.
+    - A hub's channel (``saruna.realtime.sockets``) carries the events of every socket of
+      the process, so it has room for many more than a consumer's 100: a burst sent before
+      the hub reads again must not be refused.
     """
 
     CLEAN_EVERY = 1.0
+    HUB_CAPACITY = 100_000
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -56,6 +63,11 @@ class SingleProcessChannelLayer(InMemoryChannelLayer):
         if len(inbox.messages) >= self.get_capacity(channel):
             raise ChannelFull(channel)
         inbox.messages.append((time.time() + self.expiry, deepcopy(message)))
+
+    def get_capacity(self, channel: str) -> int:
+        if channel.startswith(HUB_CHANNEL_PREFIX):
+            return self.HUB_CAPACITY
+        return int(super().get_capacity(channel))
 
     async def receive(self, channel: str) -> dict:
         self.require_valid_channel_name(channel)

@@ -42,6 +42,7 @@ from django_scopes import scope as tenant_scope
 
 from saruna.core.models import Account
 from saruna.realtime import db, groups
+from saruna.realtime.layers import HUB_CHANNEL_PREFIX
 from saruna.realtime.middleware import accounts
 
 logger = logging.getLogger(__name__)
@@ -60,13 +61,21 @@ class Hub:
         self.channel = ""
         self.members: dict[str, set[Socket]] = {}
         self.names = itertools.count(1)
+        self.opening: asyncio.Task | None = None
         self.reader: asyncio.Task | None = None
         self.renew_at = 0.0
 
     async def start(self) -> None:
-        if self.reader is None:
-            self.channel = await self.layer.new_channel()
-            self.reader = self.loop.create_task(self._read())
+        """Opens the hub's channel once, however many sockets ask for it at the same time;
+        after a failure (the layer's server down) the next socket tries again."""
+        if self.opening is None or (self.opening.done() and not self.opening.cancelled()
+                                    and self.opening.exception() is not None):
+            self.opening = self.loop.create_task(self._open())
+        await self.opening
+
+    async def _open(self) -> None:
+        self.channel = await self.layer.new_channel(prefix=HUB_CHANNEL_PREFIX)
+        self.reader = self.loop.create_task(self._read())
 
     def name(self) -> str:
         """A name for a socket, unique among all processes (events name their sender so

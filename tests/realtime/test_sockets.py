@@ -106,3 +106,30 @@ def test_chat_sockets_refuse_other_origins_and_unknown_accounts(asgi_server):
         await socket.close()
 
     run_async(scenario())
+
+
+def test_sockets_opening_at_once_share_one_hub_channel():
+    async def scenario():
+        hub = Hub(asyncio.get_running_loop())
+        hub.layer = SingleProcessChannelLayer()
+        await asyncio.gather(*(hub.start() for _ in range(5)))
+        first = hub.channel
+        await hub.start()
+        assert hub.channel == first and first.startswith("hub.")
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_burst_larger_than_a_consumers_channel_reaches_every_socket():
+    async def scenario():
+        hub = await started_hub()
+        ann = Recorder(hub)
+        await ann.join("account.a.chat.1")
+        for n in range(500):  # sent before the hub reads once (a consumer's channel holds 100)
+            await ann.group_send("account.a.chat.1", {"type": "note", "n": n})
+        await settle()
+        assert ann.seen == list(range(500))
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
