@@ -6,7 +6,7 @@ in the measurement), starts `saruna serve` (no worker) and the bare relay as pro
 their own on loopback ports, then for each server:
 
 - opens N agent and N visitor sockets and reads the server's memory before and after:
-  memory per idle connection;
+  memory per idle connection (and again once every socket has carried messages);
 - has every visitor send one message every INTERVAL seconds (random phase) for DURATION
   seconds; the agent's socket notes when each arrives: messages/s delivered and p50/p99
   visitor→agent latency.
@@ -317,6 +317,8 @@ async def measure(target: Target, pairs: int, interval: float, duration: float) 
     while len(latencies) < sent and time.perf_counter() < deadline:
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - started_load
+    # Every socket has carried messages now (compression contexts and buffers in use).
+    after_load = (rss_kib(target.pid) - before) / (2 * pairs)
     for agent, visitor in sockets:
         await agent.close()
         await visitor.close()
@@ -328,7 +330,7 @@ async def measure(target: Target, pairs: int, interval: float, duration: float) 
         "rate": len(latencies) / elapsed,
         "p50": statistics.median(ordered) * 1000,
         "p99": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
-        "idle_kib": idle, "open_s": opened_in,
+        "idle_kib": idle, "loaded_kib": after_load, "open_s": opened_in,
     }
 
 
@@ -391,10 +393,10 @@ def main() -> None:
     print(f"\n{args.pairs} pairs, one message per visitor every {args.interval:g} s for "
           f"{args.duration:g} s ({engine}, {layer})")
     print(f"{'server':<24}{'sent':>7}{'delivered':>10}{'msg/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'KiB/idle conn':>15}{'open s':>8}")
+          f"{'KiB/idle conn':>15}{'after load':>12}{'open s':>8}")
     for r in results:
         print(f"{r['name']:<24}{r['sent']:>7}{r['delivered']:>10}{r['rate']:>8.1f}"
-              f"{r['p50']:>9.1f}{r['p99']:>9.1f}{r['idle_kib']:>15.1f}{r['open_s']:>8.1f}")
+              f"{r['p50']:>9.1f}{r['p99']:>9.1f}{r['idle_kib']:>15.1f}{r['loaded_kib']:>12.1f}{r['open_s']:>8.1f}")
     relay, saruna = results
     print(f"\np99 saruna / relay: {saruna['p99'] / relay['p99']:.1f}x (target <= 2x); "
           f"memory per idle connection: {saruna['idle_kib']:.1f} KiB (target <= 25 KiB)")

@@ -26,7 +26,6 @@ import json
 import logging
 import re
 import time
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
@@ -121,13 +120,16 @@ class Hub:
                 socket.post(event)
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
 
 
 async def hub() -> Hub:
     loop = asyncio.get_running_loop()
     found = _hubs.get(loop)
     if found is None:
+        # Loops come and go in tests (a server per test): forget closed ones.
+        for closed in [known for known in _hubs if known.is_closed()]:
+            del _hubs[closed]
         found = _hubs[loop] = Hub(loop)
     await found.start()
     return found
