@@ -190,7 +190,11 @@ class Socket:
     # --- the connection ---------------------------------------------------------------------
 
     async def run(self, receive: Receive) -> None:
+        """Handles the client's messages until it goes. However it ends (a handler's error
+        too, which then closes the socket as a consumer's would), the socket leaves its
+        groups: the hub would otherwise keep handing it events."""
         db.socket_opened()
+        code = 1011
         try:
             while True:
                 message = await receive()
@@ -204,13 +208,16 @@ class Socket:
                         async with self.lock:
                             await self.receive_json(content)
                 elif kind == "websocket.disconnect":
-                    for group in list(self.groups_joined):
-                        await self.leave(group)
-                    async with self.lock:
-                        await self.disconnect(message.get("code", 1000))
+                    code = message.get("code", 1000)
                     return
         finally:
-            await db.socket_closed()
+            try:
+                for group in list(self.groups_joined):
+                    await self.leave(group)
+                async with self.lock:
+                    await self.disconnect(code)
+            finally:
+                await db.socket_closed()
 
     def post(self, event: dict) -> None:
         """An event of a group the socket follows: handled in turn with the client's frames."""

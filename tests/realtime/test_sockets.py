@@ -133,3 +133,29 @@ def test_a_burst_larger_than_a_consumers_channel_reaches_every_socket():
         hub.reader.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_socket_whose_handler_fails_leaves_its_groups():
+    class Failing(Recorder):
+        __slots__ = ()
+
+        async def receive_json(self, content):
+            raise RuntimeError("a bug in a handler")
+
+    async def scenario():
+        hub = await started_hub()
+        ann = Failing(hub)
+        await ann.join("account.a.chat.1")
+        frames = iter([{"type": "websocket.connect"},
+                       {"type": "websocket.receive", "text": '{"type": "ping"}'}])
+
+        async def receive():
+            return next(frames)
+
+        with pytest.raises(RuntimeError):
+            await ann.run(receive)
+        assert "account.a.chat.1" not in hub.members
+        assert not hub.layer.groups.get("account.a.chat.1")
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
