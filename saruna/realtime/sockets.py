@@ -59,6 +59,7 @@ class Hub:
         self.layer = get_channel_layer()
         self.channel = ""
         self.members: dict[str, set[Socket]] = {}
+        self.joining: dict[str, asyncio.Task] = {}  # groups whose group_add is on its way
         self.names = itertools.count(1)
         self.opening: asyncio.Task | None = None
         self.reader: asyncio.Task | None = None
@@ -82,11 +83,21 @@ class Hub:
         return f"{self.channel}#{next(self.names)}"
 
     async def join(self, group: str, socket: Socket) -> None:
+        """Returns once the hub is in ``group`` on the layer: a socket that joins while
+        another's join is on its way (a Redis SUBSCRIBE) waits for it too, or it could read
+        its catch-up before events reach the process."""
         members = self.members.get(group)
         if members is None:
             members = self.members[group] = set()
-            await self.layer.group_add(group, self.channel)
+            self.joining[group] = self.loop.create_task(self.layer.group_add(group, self.channel))
         members.add(socket)
+        pending = self.joining.get(group)
+        if pending is not None:
+            try:
+                await asyncio.shield(pending)
+            finally:
+                if pending.done() and self.joining.get(group) is pending:
+                    del self.joining[group]
 
     async def leave(self, group: str, socket: Socket) -> None:
         members = self.members.get(group)

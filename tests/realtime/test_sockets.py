@@ -159,3 +159,26 @@ def test_a_socket_whose_handler_fails_leaves_its_groups():
         hub.reader.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_socket_joining_while_the_hubs_subscription_is_on_its_way_waits_for_it():
+    class SlowLayer(SingleProcessChannelLayer):
+        async def group_add(self, group, channel):
+            await asyncio.sleep(0.05)  # a Redis SUBSCRIBE's round trip
+            await super().group_add(group, channel)
+
+    async def scenario():
+        hub = Hub(asyncio.get_running_loop())
+        hub.layer = SlowLayer()
+        await hub.start()
+        ann, bob = Recorder(hub), Recorder(hub)
+        first = asyncio.create_task(ann.join("account.a.chat.1"))
+        await asyncio.sleep(0)
+        await bob.join("account.a.chat.1")
+        # Bob's join returned: an event sent now reaches him.
+        assert hub.channel in hub.layer.groups["account.a.chat.1"]
+        await first
+        assert not hub.joining
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
