@@ -106,6 +106,12 @@ class Hub:
         members.discard(socket)
         if not members:
             del self.members[group]
+            pending = self.joining.get(group)
+            if pending is not None:  # discarding first would leave the hub subscribed
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pending)
+                if group in self.members:  # another socket joined meanwhile
+                    return
             await self.layer.group_discard(group, self.channel)
 
     async def renew(self) -> None:

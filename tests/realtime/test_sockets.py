@@ -161,16 +161,22 @@ def test_a_socket_whose_handler_fails_leaves_its_groups():
     asyncio.run(scenario())
 
 
-def test_a_socket_joining_while_the_hubs_subscription_is_on_its_way_waits_for_it():
-    class SlowLayer(SingleProcessChannelLayer):
-        async def group_add(self, group, channel):
-            await asyncio.sleep(0.05)  # a Redis SUBSCRIBE's round trip
-            await super().group_add(group, channel)
+class SlowLayer(SingleProcessChannelLayer):
+    async def group_add(self, group, channel):
+        await asyncio.sleep(0.05)  # a Redis SUBSCRIBE's round trip
+        await super().group_add(group, channel)
 
+
+async def slow_hub() -> Hub:
+    hub = Hub(asyncio.get_running_loop())
+    hub.layer = SlowLayer()
+    await hub.start()
+    return hub
+
+
+def test_a_socket_joining_while_the_hubs_subscription_is_on_its_way_waits_for_it():
     async def scenario():
-        hub = Hub(asyncio.get_running_loop())
-        hub.layer = SlowLayer()
-        await hub.start()
+        hub = await slow_hub()
         ann, bob = Recorder(hub), Recorder(hub)
         first = asyncio.create_task(ann.join("account.a.chat.1"))
         await asyncio.sleep(0)
@@ -179,6 +185,20 @@ def test_a_socket_joining_while_the_hubs_subscription_is_on_its_way_waits_for_it
         assert hub.channel in hub.layer.groups["account.a.chat.1"]
         await first
         assert not hub.joining
+        hub.reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_leaving_before_the_subscription_arrives_leaves_no_subscription_behind():
+    async def scenario():
+        hub = await slow_hub()
+        ann = Recorder(hub)
+        joining = asyncio.create_task(ann.join("account.a.chat.1"))
+        await asyncio.sleep(0)
+        await ann.leave("account.a.chat.1")
+        await joining
+        assert not hub.layer.groups.get("account.a.chat.1") and not hub.members
         hub.reader.cancel()
 
     asyncio.run(scenario())
