@@ -31,11 +31,19 @@ class Recorder(Socket):
         self.seen.append(event["n"])
 
 
-async def started_hub() -> Hub:
-    hub = Hub(asyncio.get_running_loop())
-    hub.layer = SingleProcessChannelLayer()  # whichever the settings name: its groups are seen
-    await hub.start()
-    return hub
+def with_hub(scenario, layer: SingleProcessChannelLayer | None = None) -> None:
+    """Runs ``scenario(hub)`` with a started hub on the in-memory layer (whichever the
+    settings name: its groups can be looked at)."""
+    async def main():
+        hub = Hub(asyncio.get_running_loop())
+        hub.layer = layer or SingleProcessChannelLayer()
+        await hub.start()
+        try:
+            await scenario(hub)
+        finally:
+            hub.reader.cancel()
+
+    asyncio.run(main())
 
 
 async def settle() -> None:
@@ -44,8 +52,7 @@ async def settle() -> None:
 
 
 def test_a_process_listens_on_one_channel_and_hands_each_group_to_its_followers():
-    async def scenario():
-        hub = await started_hub()
+    async def scenario(hub):
         layer = hub.layer
         ann, bob, eve = Recorder(hub), Recorder(hub), Recorder(hub)
         await ann.join("account.a.chat.1")
@@ -63,14 +70,12 @@ def test_a_process_listens_on_one_channel_and_hands_each_group_to_its_followers(
         await eve.group_send("account.a.chat.1", {"type": "note", "n": 2})
         await settle()
         assert (ann.seen, bob.seen) == ([1], [1, 2])
-        hub.reader.cancel()
 
-    asyncio.run(scenario())
+    with_hub(scenario)
 
 
 def test_events_for_a_busy_socket_wait_their_turn_in_order():
-    async def scenario():
-        hub = await started_hub()
+    async def scenario(hub):
         ann = Recorder(hub)
         await ann.join("account.a.chat.1")
         async with ann.lock:  # a client frame being handled (a catch-up read, say)
@@ -81,9 +86,8 @@ def test_events_for_a_busy_socket_wait_their_turn_in_order():
             ann.seen.append("frame done")
         await settle()
         assert ann.seen == ["frame done", 0, 1, 2]
-        hub.reader.cancel()
 
-    asyncio.run(scenario())
+    with_hub(scenario)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,17 +126,15 @@ def test_sockets_opening_at_once_share_one_hub_channel():
 
 
 def test_a_burst_larger_than_a_consumers_channel_reaches_every_socket():
-    async def scenario():
-        hub = await started_hub()
+    async def scenario(hub):
         ann = Recorder(hub)
         await ann.join("account.a.chat.1")
         for n in range(500):  # sent before the hub reads once (a consumer's channel holds 100)
             await ann.group_send("account.a.chat.1", {"type": "note", "n": n})
         await settle()
         assert ann.seen == list(range(500))
-        hub.reader.cancel()
 
-    asyncio.run(scenario())
+    with_hub(scenario)
 
 
 def test_a_socket_whose_handler_fails_leaves_its_groups():
@@ -142,8 +144,7 @@ def test_a_socket_whose_handler_fails_leaves_its_groups():
         async def receive_json(self, content):
             raise RuntimeError("a bug in a handler")
 
-    async def scenario():
-        hub = await started_hub()
+    async def scenario(hub):
         ann = Failing(hub)
         await ann.join("account.a.chat.1")
         frames = iter([{"type": "websocket.connect"},
@@ -156,9 +157,8 @@ def test_a_socket_whose_handler_fails_leaves_its_groups():
             await ann.run(receive)
         assert "account.a.chat.1" not in hub.members
         assert not hub.layer.groups.get("account.a.chat.1")
-        hub.reader.cancel()
 
-    asyncio.run(scenario())
+    with_hub(scenario)
 
 
 class SlowLayer(SingleProcessChannelLayer):
@@ -167,16 +167,8 @@ class SlowLayer(SingleProcessChannelLayer):
         await super().group_add(group, channel)
 
 
-async def slow_hub() -> Hub:
-    hub = Hub(asyncio.get_running_loop())
-    hub.layer = SlowLayer()
-    await hub.start()
-    return hub
-
-
 def test_a_socket_joining_while_the_hubs_subscription_is_on_its_way_waits_for_it():
-    async def scenario():
-        hub = await slow_hub()
+    async def scenario(hub):
         ann, bob = Recorder(hub), Recorder(hub)
         first = asyncio.create_task(ann.join("account.a.chat.1"))
         await asyncio.sleep(0)
@@ -185,20 +177,17 @@ def test_a_socket_joining_while_the_hubs_subscription_is_on_its_way_waits_for_it
         assert hub.channel in hub.layer.groups["account.a.chat.1"]
         await first
         assert not hub.joining
-        hub.reader.cancel()
 
-    asyncio.run(scenario())
+    with_hub(scenario, SlowLayer())
 
 
 def test_leaving_before_the_subscription_arrives_leaves_no_subscription_behind():
-    async def scenario():
-        hub = await slow_hub()
+    async def scenario(hub):
         ann = Recorder(hub)
         joining = asyncio.create_task(ann.join("account.a.chat.1"))
         await asyncio.sleep(0)
         await ann.leave("account.a.chat.1")
         await joining
         assert not hub.layer.groups.get("account.a.chat.1") and not hub.members
-        hub.reader.cancel()
 
-    asyncio.run(scenario())
+    with_hub(scenario, SlowLayer())
