@@ -1,4 +1,4 @@
-"""The database as the WebSocket consumers use it.
+"""The database as the chat's WebSockets use it.
 
 Channels runs every ``database_sync_to_async`` call of a process on one thread and calls
 ``close_old_connections`` before and after it, which closes that thread's connection
