@@ -51,7 +51,7 @@ from saruna.chat.models import (
 from saruna.contacts import actions as contact_actions
 from saruna.contacts.common import ActionError, delete_record, save_record
 from saruna.contacts.models import Contact
-from saruna.core import audit
+from saruna.core import audit, rows
 from saruna.core.models import Account
 from saruna.core.outbox import queue_email
 from saruna.realtime.bus import publish
@@ -547,10 +547,10 @@ def _store(
     if chat.group_id != group.pk:
         Chat.objects.filter(pk=chat.pk).update(group=group)
     chat.group = group
-    message = ChatMessage.objects.create(
+    message = rows.insert(ChatMessage(
         account_id=chat.account_id, chat=chat, seq=seq, client_id=client_id, kind=kind,
         author=author, body=body, file=file, ticket_message=line, date=now,
-    )
+    ))
     publish(queries.chat_group(chat), "chat.message", chat=chat.public_id,
             message=queries.message_payload(message, chat))
     return message
