@@ -27,7 +27,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from http.cookies import SimpleCookie
 from importlib import import_module
 from typing import Any
@@ -63,6 +63,7 @@ class Hub:
         self.names = itertools.count(1)
         self.opening: asyncio.Task | None = None
         self.reader: asyncio.Task | None = None
+        self.tasks: set[asyncio.Task] = set()  # sockets' turns with their mailboxes
         self.renew_at = 0.0
 
     async def start(self) -> None:
@@ -76,6 +77,13 @@ class Hub:
     async def _open(self) -> None:
         self.channel = await self.layer.new_channel(prefix=HUB_CHANNEL_PREFIX)
         self.reader = self.loop.create_task(self._read())
+
+    def keep(self, work: Coroutine[Any, Any, None]) -> None:
+        """Runs ``work`` as a task the hub holds until it ends (the loop holds tasks only
+        weakly)."""
+        task = self.loop.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def name(self) -> str:
         """A name for a socket, unique among all processes (events name their sender so
@@ -240,7 +248,7 @@ class Socket:
         """An event of a group the socket follows: handled in turn with the client's frames."""
         if self.mailbox is None:
             self.mailbox = deque()
-            self.hub.loop.create_task(self._drain(self.mailbox))
+            self.hub.keep(self._drain(self.mailbox))
         self.mailbox.append(event)
 
     async def _drain(self, mailbox: deque[dict]) -> None:

@@ -191,3 +191,17 @@ def test_leaving_before_the_subscription_arrives_leaves_no_subscription_behind()
         assert not hub.layer.groups.get("account.a.chat.1") and not hub.members
 
     with_hub(scenario, SlowLayer())
+
+
+def test_the_hub_holds_a_busy_sockets_turn_until_it_ends():
+    async def scenario(hub):
+        ann = Recorder(hub)
+        await ann.join("account.a.chat.1")
+        async with ann.lock:
+            await ann.group_send("account.a.chat.1", {"type": "note", "n": 1})
+            await settle()
+            assert len(hub.tasks) == 1  # waiting for its turn: only the hub refers to it
+        await settle()
+        assert not hub.tasks and ann.seen == [1]
+
+    with_hub(scenario)
