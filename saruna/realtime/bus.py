@@ -4,8 +4,11 @@ Group names start with the account id so that no event can cross tenants.
 
 A write made for a socket (``saruna.realtime.db.run``) hands its events to the event loop
 that waits for it: the database thread, which every socket of the process shares, goes on
-with the next write while the loop sends. One sender per loop sends them one after another
-in the order of their commits. Other writers (HTTP views, tasks) send before they return.
+with the next write while the loop sends. There the loop's hub (``saruna.realtime.sockets``)
+hands each event to the process's own sockets at once, and one sender per loop sends it to
+the channel layer for everyone else (other processes, Channels consumers), one after
+another in the order of their commits. Other writers (HTTP views, tasks) send before they
+return.
 """
 
 import asyncio
@@ -18,6 +21,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from saruna.realtime.db import calling_loop
+from saruna.realtime.sockets import local_hub
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +73,9 @@ class _Sender:
         self.task: asyncio.Task | None = None
 
     def put(self, layer: Any, group: str, event: dict) -> None:
+        hub = local_hub(self.loop)
+        if hub is not None:
+            event = hub.deliver(event)
         self.waiting.append((layer, group, event))
         if self.task is None or self.task.done():
             self.task = self.loop.create_task(self._send_all())

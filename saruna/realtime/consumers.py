@@ -5,6 +5,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from saruna.realtime.bus import user_group
 from saruna.realtime.groups import renew_memberships
+from saruna.realtime.sockets import ORIGIN
 from saruna.tickets import actions, queries
 from saruna.tickets.models import Department, Ticket
 
@@ -72,7 +73,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.recent = [*self.recent[-RECENT_EVENTS + 1:], key]
         if not queries.event_visible_to(self.user, self.departments, event):
             return
-        await self.send_json({k: v for k, v in event.items() if k not in ("type", "group")}
+        routing = ("type", "group", ORIGIN)
+        await self.send_json({k: v for k, v in event.items() if k not in routing}
                              | {"type": "ticket.changed"})
 
     async def _watch(self, ticket_id: Any) -> None:

@@ -1,13 +1,17 @@
-"""The database as the chat's WebSockets use it.
+"""The database as the chat's WebSockets use it: one thread of the process runs every
+socket's database call, one after another, on one connection that it keeps.
 
-Channels runs every ``database_sync_to_async`` call of a process on one thread and calls
-``close_old_connections`` before and after it, which closes that thread's connection
-whenever ``CONN_MAX_AGE`` says it is too old: with the default 0, every socket event paid
-for a new connection (SQLite: open the file and set it up; PostgreSQL: a login). Here the
-socket thread keeps its connection for ``SOCKET_CONN_MAX_AGE`` instead — it is one thread,
-so one connection per process — and checks it before each use like any persistent one
-(``CONN_HEALTH_CHECKS``). HTTP requests in the same process run on threads of their own
-and keep ``CONN_MAX_AGE``.
+- The thread is this module's own, not asgiref's (``database_sync_to_async``): a call is a
+  hand-over to the thread and a future back, without asgiref's per-call machinery, and the
+  GIL is not fought over by more threads than needed.
+- Channels closes the thread's connections before and after each call whenever
+  ``CONN_MAX_AGE`` says they are too old: with the default 0, every socket event paid for a
+  new connection (SQLite: open the file and set it up; PostgreSQL: a login). The socket
+  thread keeps its connection for ``SOCKET_CONN_MAX_AGE`` instead, and checks it (Django's
+  ``close_if_unusable_or_obsolete``, which with ``CONN_HEALTH_CHECKS`` makes the next query
+  ping the server first) at most once every ``CHECK_EVERY`` seconds and after a call that
+  failed on it: checking before every call cost PostgreSQL a ``SELECT 1`` per chat message.
+  HTTP requests in the same process run on threads of their own and keep ``CONN_MAX_AGE``.
 
 A process without chat sockets keeps no connection: when the last one closes, the thread's
 connection closes and goes back to ``CONN_MAX_AGE`` (so a test database can be dropped).
@@ -30,10 +34,10 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -41,20 +45,13 @@ from django.db.backends.signals import connection_created
 logger = logging.getLogger(__name__)
 
 SOCKET_CONN_MAX_AGE = 600
+CHECK_EVERY = 1.0
 
+# The thread every socket database call runs on.
+socket_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="saruna-socket-db")
 _calling = threading.local()
 _open_sockets = 0
 _count_lock = threading.Lock()
-
-
-class _SocketDatabaseSyncToAsync(DatabaseSyncToAsync):
-    def thread_handler(self, loop: asyncio.AbstractEventLoop, *args: Any, **kwargs: Any) -> Any:
-        _keep_connections()
-        _calling.loop = loop
-        try:
-            return super().thread_handler(loop, *args, **kwargs)
-        finally:
-            _calling.loop = None
 
 
 def _on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
@@ -114,13 +111,41 @@ class WalCheckpointer:
 checkpointer = WalCheckpointer()
 
 
-def run(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``database_sync_to_async`` for the sockets: ``await run(f)(*args)``.
+def run(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``await run(f)(*args)``: ``f`` runs on the socket thread.
 
     The call runs in a copy of the socket's context (its tenant scope) and what it changes
-    stays there: by default every call copied the context variables the thread had set
-    back into the socket's context, about a kilobyte kept per open socket."""
-    return _SocketDatabaseSyncToAsync(function, context=contextvars.copy_context())
+    stays there (asgiref copied the context variables the thread had set back into the
+    socket's context: about a kilobyte kept per open socket)."""
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(socket_thread, contextvars.copy_context().run, _on_thread,
+                                          loop, function, args, kwargs)
+
+    return call
+
+
+def _on_thread(loop: asyncio.AbstractEventLoop, function: Callable[..., Any],
+               args: tuple, kwargs: dict) -> Any:
+    _keep_connections()
+    _check_connections()
+    _calling.loop = loop
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _calling.loop = None
+
+
+def _check_connections() -> None:
+    """Closes a connection that failed or is too old, as Channels does before each call, but
+    only once every ``CHECK_EVERY`` seconds for a connection that has not failed."""
+    now = time.monotonic()
+    due = now >= getattr(_calling, "next_check", 0.0)
+    if due:
+        _calling.next_check = now + CHECK_EVERY
+    for connection in connections.all(initialized_only=True):
+        if due or connection.errors_occurred:
+            connection.close_if_unusable_or_obsolete()
 
 
 def calling_loop() -> asyncio.AbstractEventLoop | None:

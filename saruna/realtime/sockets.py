@@ -10,6 +10,9 @@ the coroutine that reads its client; events reach it through its process's :clas
   group on the layer when the first socket of the process follows the group and leaves it
   with the last; an event arrives once per process and goes to the sockets that follow its
   group (events carry their ``group``: ``saruna.realtime.bus`` adds it).
+- An event committed on this process's loop (a socket's write, ``saruna.realtime.bus``)
+  reaches its sockets straight from the hub (:meth:`Hub.deliver`), not through the layer:
+  the copy the layer brings back carries the hub's channel as its ``origin`` and is skipped.
 - A socket handles one thing at a time, as a consumer does: a client frame and the events
   for it take turns (:attr:`Socket.lock`), so a catch-up read and live broadcasts do not
   interleave. An event that arrives while the socket is busy waits in its mailbox.
@@ -45,6 +48,9 @@ from saruna.realtime.layers import HUB_CHANNEL_PREFIX
 from saruna.realtime.middleware import accounts
 
 logger = logging.getLogger(__name__)
+
+# The key naming the hub that sent an event (which skips it when the layer brings it back).
+ORIGIN = "origin"
 
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
@@ -84,6 +90,19 @@ class Hub:
         task = self.loop.create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def deliver(self, event: dict) -> dict:
+        """Hands ``event`` to this process's sockets that follow its group now, and answers
+        the copy for the layer to take to everyone else, marked as this hub's own."""
+        self._hand(event)
+        return {**event, ORIGIN: self.channel}
+
+    async def publish(self, group: str, event: dict) -> None:
+        await self.layer.group_send(group, self.deliver({**event, "group": group}))
+
+    def _hand(self, event: dict) -> None:
+        for socket in list(self.members.get(event.get("group", ""), ())):
+            socket.post(event)
 
     def name(self) -> str:
         """A name for a socket, unique among all processes (events name their sender so
@@ -141,11 +160,17 @@ class Hub:
                 logger.exception("Could not read the hub's channel")
                 await asyncio.sleep(0.1)
                 continue
-            for socket in list(self.members.get(event.get("group", ""), ())):
-                socket.post(event)
+            if event.get(ORIGIN) != self.channel:  # its own came straight from deliver()
+                self._hand(event)
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def local_hub(loop: asyncio.AbstractEventLoop) -> Hub | None:
+    """The started hub of ``loop``, if its process serves sockets on it."""
+    found = _hubs.get(loop)
+    return found if found is not None and found.channel else None
 
 
 async def hub() -> Hub:
@@ -206,7 +231,7 @@ class Socket:
             await self.hub.leave(group, self)
 
     async def group_send(self, group: str, event: dict) -> None:
-        await self.hub.layer.group_send(group, {**event, "group": group})
+        await self.hub.publish(group, event)
 
     async def heartbeat(self) -> None:
         await self.hub.renew()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
@@ -50,17 +50,58 @@ def test_the_socket_thread_keeps_its_connection_while_sockets_are_open(monkeypat
         connection.ensure_connection()
         return connection.connection, connection.settings_dict["CONN_MAX_AGE"]
 
-    async def scenario() -> list[tuple[object, object]]:
+    def kept_for() -> object:
+        return connection.settings_dict["CONN_MAX_AGE"]
+
+    async def scenario() -> list[object]:
         db.socket_opened()
         seen = [await db.run(current)(), await db.run(current)()]
         await db.socket_closed()
-        # Channels' own calls on that thread go back to the configured age.
-        seen.append(await database_sync_to_async(current)())
+        # Not through db.run, which would keep it again.
+        seen.append(await asyncio.get_running_loop().run_in_executor(db.socket_thread, kept_for))
         return seen
 
-    (first, age), (second, _age), (_third, age_after) = asyncio.run(scenario())
+    (first, age), (second, _age), age_after = asyncio.run(scenario())
     assert first is second and age == db.SOCKET_CONN_MAX_AGE
     assert age_after == connections.settings["default"]["CONN_MAX_AGE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_socket_thread_checks_its_connection_once_a_second_and_after_an_error(monkeypatch):
+    checked: list[int] = []
+    check = BaseDatabaseWrapper.close_if_unusable_or_obsolete
+
+    def counted(self: BaseDatabaseWrapper) -> None:
+        checked.append(1)
+        check(self)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "close_if_unusable_or_obsolete", counted)
+    monkeypatch.setattr(db, "CHECK_EVERY", 3600.0)
+
+    def query() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    def fail() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+
+    async def scenario() -> list[int]:
+        await db.run(query)()  # opens the connection
+        counts = []
+        for _ in range(5):
+            await db.run(query)()
+            counts.append(len(checked))
+        with pytest.raises(DatabaseError):
+            await db.run(fail)()
+        before = len(checked)
+        await db.run(query)()
+        counts.append(len(checked) - before)
+        return counts
+
+    counts = asyncio.run(scenario())
+    assert counts[:5] == [counts[0]] * 5  # no check within the interval
+    assert counts[5] == 1  # the failed call's connection is checked before the next
 
 
 def test_the_in_memory_layer_buffers_in_order_and_refuses_a_full_channel():

@@ -5,6 +5,7 @@ socket, and the same gate as the consumers (origin, account)."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 import pytest
 import websockets
@@ -125,12 +126,32 @@ def test_sockets_opening_at_once_share_one_hub_channel():
     asyncio.run(scenario())
 
 
+def test_an_event_of_this_process_reaches_its_sockets_at_once_and_others_by_the_layer():
+    async def scenario(here):
+        there = Hub(asyncio.get_running_loop())  # another process's hub on the same layer
+        there.layer = here.layer
+        await there.start()
+        ann, bob = Recorder(here), Recorder(there)
+        await ann.join("account.a.chat.1")
+        await bob.join("account.a.chat.1")
+        for_the_layer = here.deliver({"type": "note", "n": 1, "group": "account.a.chat.1"})
+        assert ann.mailbox == deque([{"type": "note", "n": 1, "group": "account.a.chat.1"}])
+        await here.layer.group_send("account.a.chat.1", for_the_layer)
+        await settle()
+        # Once each: the layer's copy is skipped by the hub that delivered it.
+        assert (ann.seen, bob.seen) == ([1], [1])
+        there.reader.cancel()
+
+    with_hub(scenario)
+
+
 def test_a_burst_larger_than_a_consumers_channel_reaches_every_socket():
     async def scenario(hub):
         ann = Recorder(hub)
         await ann.join("account.a.chat.1")
         for n in range(500):  # sent before the hub reads once (a consumer's channel holds 100)
-            await ann.group_send("account.a.chat.1", {"type": "note", "n": n})
+            await hub.layer.group_send("account.a.chat.1", {
+                "type": "note", "n": n, "group": "account.a.chat.1"})
         await settle()
         assert ann.seen == list(range(500))
 
