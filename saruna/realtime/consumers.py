@@ -5,7 +5,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from saruna.realtime.bus import user_group
 from saruna.realtime.groups import renew_memberships
-from saruna.realtime.sockets import ORIGIN
+from saruna.realtime.layers import ORIGIN
 from saruna.tickets import actions, queries
 from saruna.tickets.models import Department, Ticket
 

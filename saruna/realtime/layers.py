@@ -13,6 +13,8 @@ from channels.layers import InMemoryChannelLayer
 
 # The name every hub's channel starts with.
 HUB_CHANNEL_PREFIX = "hub."
+# The key naming the hub that sent an event: it has handed it to its own sockets already.
+ORIGIN = "origin"
 
 
 class _Inbox:
@@ -34,7 +36,8 @@ class SingleProcessChannelLayer(InMemoryChannelLayer):
       for groups), so here a walk a second does.
     - A channel keeps a list and, while its consumer waits, one future, instead of an
       ``asyncio.Queue`` (four deques and an event, some 3 KiB per idle socket).
-    - ``group_send`` hands the message to each channel directly instead of a task each.
+    - ``group_send`` hands the message to each channel directly instead of a task each, and
+      not back to the hub that sent it (its ``origin``).
     - A hub's channel (``saruna.realtime.sockets``) carries the events of every socket of
       the process, so it has room for many more than a consumer's 100: a burst sent before
       the hub reads again must not be refused.
@@ -90,7 +93,10 @@ class SingleProcessChannelLayer(InMemoryChannelLayer):
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
         self._clean_expired()
+        origin = message.get(ORIGIN)
         for channel in list(self.groups.get(group, ())):
+            if channel == origin:
+                continue
             with contextlib.suppress(ChannelFull):  # as Channels does: a full channel misses it
                 await self.send(channel, message)
 

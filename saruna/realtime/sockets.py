@@ -44,13 +44,10 @@ from django_scopes import scope as tenant_scope
 
 from saruna.core.models import Account
 from saruna.realtime import db, groups
-from saruna.realtime.layers import HUB_CHANNEL_PREFIX
+from saruna.realtime.layers import HUB_CHANNEL_PREFIX, ORIGIN
 from saruna.realtime.middleware import accounts
 
 logger = logging.getLogger(__name__)
-
-# The key naming the hub that sent an event (which skips it when the layer brings it back).
-ORIGIN = "origin"
 
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
