@@ -4,11 +4,13 @@ on the list and the map with source, place and path; the agent invites them, the
 accepts and they chat; the conversion the shop reports afterwards is credited to the agent,
 and every step reaches the page's dataLayer."""
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django_scopes import scope, scopes_disabled
+from playwright.sync_api import expect
 
 from saruna.chat.models import Chat
 from saruna.tickets.models import ChannelType
@@ -22,6 +24,7 @@ from tests.factories import make_account, make_user
 from tests.servers import free_port, settled
 
 RIGA = "81.198.0.1"
+RIGA_LAT_LON = (56.949, 24.106)  # the city centre (Wikipedia), not the geo database's answer
 PAGES = {"/": "Garden shop", "/pricing": "Prices", "/contact": "Contact us"}
 
 
@@ -82,6 +85,22 @@ def visitor_from_riga(page):
     page.route("**/widget/track/", add_address)
 
 
+def assert_on_the_map_at(world, dot, lat: float, lon: float) -> None:
+    """The dot lies where the map's projection puts lat/lon: the whole world (viewBox 960 x
+    480) in an equirectangular projection, longitude -180..180 left to right and latitude
+    90..-90 top to bottom. Checked on screen and in the map's units, to within about a degree
+    of longitude and half a degree of latitude."""
+    x, y = (lon + 180) / 360, (90 - lat) / 180  # as fractions of the map's width and height
+    expect(world).to_have_attribute("viewBox", "0 0 960 480")
+    cx, cy = (float(dot.get_attribute(name) or "nan") for name in ("cx", "cy"))
+    assert (cx, cy) == (pytest.approx(x * 960, abs=2), pytest.approx(y * 480, abs=2))
+    box, disc = world.bounding_box(), dot.bounding_box()
+    assert box and disc
+    centre = ((disc["x"] + disc["width"] / 2 - box["x"]) / box["width"],
+              (disc["y"] + disc["height"] / 2 - box["y"]) / box["height"])
+    assert centre == (pytest.approx(x, abs=0.003), pytest.approx(y, abs=0.003))
+
+
 def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup):
     account, anna, shop = shop_setup
     visitor = new_page(**LAPTOP)
@@ -110,15 +129,32 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     agent.get_by_role("link", name="Visitors").click()
     row = agent.locator("#visitor-list tbody tr")
     row.locator(".v-pages", has_text="3").wait_for(timeout=15000)
-    assert "Riga" in row.locator(".v-place").inner_text()
-    assert row.locator(".v-source").inner_text() == "E-mail: newsletter"
-    assert row.locator(".v-page").inner_text() == "Contact us"
-    assert agent.locator("#visitor-map .dot").count() == 1
-    agent.locator("#visitor-map .land path").first.wait_for(state="attached")
-    row.click()
-    path = agent.locator("#visitor-detail .path li")
-    assert [path.nth(i).locator("a").inner_text() for i in range(3)] == [
-        "Garden shop", "Prices", "Contact us"]
+    with scope(account=account):
+        visitor_id = Visitor.objects.get().public_id
+    # The map has one dot, for this visitor, titled with the place the list shows, on Riga.
+    world = agent.locator("#visitor-map")
+    dot = world.locator(".dot")
+    expect(dot).to_have_count(1)
+    expect(dot).to_have_attribute("data-visitors", visitor_id)
+    expect(dot.locator("title")).to_have_text(re.compile(r"^Riga\b.*, LV$"))
+    place = dot.locator("title").text_content()  # the database's wording, e.g. with a district
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("data-visitor", visitor_id)
+    expect(row.locator(".v-place")).to_have_text(f"Vera Liepa · {place}")
+    expect(row.locator(".v-source")).to_have_text("E-mail: newsletter")
+    expect(row.locator(".v-page")).to_have_text("Contact us")
+    world.locator(".land path").first.wait_for(state="attached")
+    assert_on_the_map_at(world, dot, *RIGA_LAT_LON)
+    # Clicking the dot opens this visitor: their place and path, selected on list and map.
+    dot.click()
+    detail = agent.locator("#visitor-detail")
+    expect(detail).to_be_visible()
+    expect(detail).to_have_attribute("data-visitor", visitor_id)
+    expect(detail.locator("#detail-title")).to_have_text("Vera Liepa")
+    expect(detail.locator(".d-place")).to_have_text(place)
+    expect(detail.locator(".path li a")).to_have_text(["Garden shop", "Prices", "Contact us"])
+    expect(row).to_have_class(re.compile(r"\bselected\b"))
+    expect(dot).to_have_class(re.compile(r"\bselected\b"))
     screenshot(agent, "visitors-map")
 
     with scopes_disabled():
