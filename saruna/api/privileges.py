@@ -41,6 +41,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "hosting": ("login",),
     # Ours (API extension E.2): managing outgoing webhooks.
     "webhook": ("read", "write"),
+    # Ours: conversions a back end reports (docs/api.md, Conversions).
+    "conversion": ("read", "write"),
 }
 
 ALL: frozenset[str] = frozenset(f"{o}.{p}" for o, ps in VOCABULARY.items() for p in ps)

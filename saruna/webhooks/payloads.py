@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
@@ -79,16 +78,6 @@ def chat(chat: Any) -> dict[str, Any]:
 
 def conversion(conversion: Any) -> dict[str, Any]:
     """Ours (no v3 model): a reported sale or goal and the chat it was credited to."""
-    account = conversion.account
-    return {
-        "id": conversion.public_id,
-        "order_id": conversion.order_id,
-        "value": str(Decimal(conversion.value_minor).scaleb(-2)),  # cents → "49.90"
-        "currency": conversion.currency or None,
-        "date_created": date(conversion.converted_at, account),
-        "contactid": conversion.contact.public_id if conversion.contact else None,
-        "chatid": conversion.chat_public_id or None,
-        "agentid": conversion.agent_id,
-        "departmentid": conversion.department_public_id or None,
-        "attribution_model": conversion.attribution_model or None,
-    }
+    from saruna.api.v3.conversions import conversion_out
+
+    return conversion_out(_request(conversion.account), conversion)

@@ -43,6 +43,7 @@ RESOURCES = [
     "users",
     "time_zones",
     "page_visits",
+    "conversions",
     "chats",
     "filters",
     "api_keys",
