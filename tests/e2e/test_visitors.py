@@ -145,8 +145,10 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     expect(row.locator(".v-page")).to_have_text("Contact us")
     world.locator(".land path").first.wait_for(state="attached")
     assert_on_the_map_at(world, dot, *RIGA_LAT_LON)
-    # Clicking the dot opens this visitor: their place and path, selected on list and map.
-    dot.click()
+    # The dot opens this visitor, from the keyboard too: their place and path, selected on
+    # list and map; the dot, drawn anew, keeps the focus.
+    dot.focus()
+    agent.keyboard.press("Enter")
     detail = agent.locator("#visitor-detail")
     expect(detail).to_be_visible()
     expect(detail).to_have_attribute("data-visitor", visitor_id)
@@ -155,6 +157,7 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     expect(detail.locator(".path li a")).to_have_text(["Garden shop", "Prices", "Contact us"])
     expect(row).to_have_class(re.compile(r"\bselected\b"))
     expect(dot).to_have_class(re.compile(r"\bselected\b"))
+    expect(dot).to_be_focused()
     screenshot(agent, "visitors-map")
 
     with scopes_disabled():

@@ -108,8 +108,10 @@
       cluster.chatting = cluster.chatting || visitor.chatting;
       clusters.set(key, cluster);
     }
+    // Dots are drawn anew on every update: the one that had the focus gets it back.
+    const focused = document.activeElement?.closest?.(".dot")?.dataset.cell;
     const dots = [];
-    for (const cluster of clusters.values()) {
+    for (const [cell, cluster] of clusters) {
       const n = cluster.ids.length;
       const group = document.createElementNS(SVG, "g");
       const dot = document.createElementNS(SVG, "circle");
@@ -118,10 +120,14 @@
       dot.setAttribute("r", String(Math.min(24, 5 + 3 * Math.sqrt(n))));
       dot.setAttribute("class", `dot${cluster.chatting ? " chatting" : ""}${cluster.ids.includes(selected) ? " selected" : ""}`);
       dot.dataset.visitors = cluster.ids.join(" ");
+      dot.dataset.cell = cell;
       const title = document.createElementNS(SVG, "title");
       title.textContent = n === 1 ? (visitors.get(cluster.ids[0]).place || texts.unknown)
         : `${n} ${texts.visitors}`;
       dot.append(title);
+      dot.setAttribute("tabindex", "0");
+      dot.setAttribute("role", "button");
+      dot.setAttribute("aria-label", title.textContent);
       group.append(dot);
       if (n > 1) {
         const label = document.createElementNS(SVG, "text");
@@ -133,6 +139,7 @@
       dots.push(group);
     }
     map.querySelector(".dots").replaceChildren(...dots);
+    if (focused) map.querySelector(`.dot[data-cell="${focused}"]`)?.focus();
   };
 
   // --- one visitor: the path and the invitation --------------------------------------------
@@ -170,9 +177,18 @@
     const tr = event.target.closest("tr[data-visitor]");
     if (tr && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); select(tr.dataset.visitor); }
   });
+  // A dot of several visitors selects them one after another, click after click.
+  const selectFromDot = (dot) => {
+    const ids = dot.dataset.visitors.split(" ");
+    select(ids[(ids.indexOf(selected) + 1) % ids.length]);
+  };
   map.addEventListener("click", (event) => {
     const dot = event.target.closest(".dot");
-    if (dot) select(dot.dataset.visitors.split(" ")[0]);
+    if (dot) selectFromDot(dot);
+  });
+  map.addEventListener("keydown", (event) => {
+    const dot = event.target.closest(".dot");
+    if (dot && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); selectFromDot(dot); }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
