@@ -136,9 +136,10 @@ def _post(account: Account, visitor_id: str, payload: dict[str, Any]) -> None:
 
 def mark_invitation_shown(account: Account, visitor_id: str, invitation_id: str) -> None:
     """The invitation went out with a beat's answer; the caps' pause keeps the next away."""
-    Invitation.objects.filter(
+    if Invitation.objects.filter(
         public_id=invitation_id, status=Invitation.Status.PENDING
-    ).update(status=Invitation.Status.SHOWN, shown_at=timezone.now())
+    ).update(status=Invitation.Status.SHOWN, shown_at=timezone.now()):
+        _invitation_to_ga(account, invitation_id, "saruna_invitation_shown")
     live.update_state(account.pk, visitor_id, pending=None)
 
 
@@ -154,6 +155,8 @@ def _answer(account: Account, visitor: Visitor, invitation_id: object, status: s
             invitation.status = status
             invitation.answered_at = timezone.now()
             invitation.save(update_fields=["status", "answered_at"])
+            if status == Invitation.Status.ACCEPTED:
+                _invitation_to_ga(account, invitation.public_id, "saruna_invitation_accepted")
         changes: dict[str, Any] = {"pending": None}
         if status == Invitation.Status.DECLINED:
             changes["declined"] = True
@@ -174,6 +177,10 @@ def accept_invitation(account: Account, visitor: Visitor, invitation_id: object)
 def decline_invitation(account: Account, visitor: Visitor, invitation_id: object) -> Invitation:
     """The visitor dismissed the invitation: no rule invites them again in this visit."""
     return _answer(account, visitor, invitation_id, Invitation.Status.DECLINED)
+
+
+def _invitation_to_ga(account: Account, invitation_id: str, event: str) -> None:
+    _to_ga(account, "send_invitation_to_ga", account.pk, invitation_id, event)
 
 
 # --- contacts --------------------------------------------------------------------------------
@@ -289,11 +296,17 @@ def chat_ended(chat: Any) -> None:
 
 
 def _chat_to_ga(chat: Any, event: str) -> None:
-    tracking = tracking_settings(chat.account)
-    if tracking.ga_measurement_id and tracking.ga_api_secret:
-        from saruna.visitors.tasks import send_chat_to_ga
+    _to_ga(chat.account, "send_chat_to_ga", chat.account_id, chat.pk, event)
 
-        enqueue_on_commit(send_chat_to_ga, chat.account_id, chat.pk, event)
+
+def _to_ga(account: Account, task: str, *args: Any) -> None:
+    """Queues ``saruna.visitors.tasks.<task>(*args)``, which sends an event through the GA4
+    Measurement Protocol, for when the transaction commits, if the account has set it up."""
+    tracking = tracking_settings(account)
+    if tracking.ga_measurement_id and tracking.ga_api_secret:
+        from saruna.visitors import tasks  # the tasks import these actions
+
+        enqueue_on_commit(getattr(tasks, task), *args)
 
 
 # --- retention -------------------------------------------------------------------------------

@@ -27,11 +27,14 @@ MAX_PER_FRAME = 1000
 
 def snapshot(account_id: str, known: dict[str, float]) -> dict[str, Any] | None:
     """The frame that brings a screen that knew ``known`` (visitor → online-until) closer to
-    date (at most ``MAX_PER_FRAME`` visitors), or None when nothing changed; ``known`` is
-    updated in place."""
+    date (at most ``MAX_PER_FRAME`` visitors, those it has not shown yet first: a busy site's
+    beats must not keep newcomers off the screen), or None when nothing changed; ``known``
+    is updated in place."""
     now = time.time()
     current = live.online_ids(account_id)
-    changed = [v for v, until in current.items() if known.get(v) != until][:MAX_PER_FRAME]
+    unseen = [v for v in current if v not in known]
+    moved = [v for v, until in current.items() if v in known and known[v] != until]
+    changed = (unseen + moved)[:MAX_PER_FRAME]
     removed = [v for v in known if v not in current]
     if not changed and not removed:
         return None

@@ -18,7 +18,7 @@ from saruna.core.models import Account
 from saruna.core.tenancy import in_account
 from saruna.visitors import actions, tracking
 from saruna.visitors.config import tracking_settings
-from saruna.visitors.models import Conversion
+from saruna.visitors.models import Conversion, Invitation
 
 logger = logging.getLogger(__name__)
 
@@ -90,4 +90,20 @@ def send_chat_to_ga(account: Account, chat_id: int, event: str) -> None:
         "saruna_department": chat.department.public_id,
         "saruna_agent": chat.agent.full_name if chat.agent else "",
         "saruna_invitation": chat.invitation_id,
+    })
+
+
+@db_task(retries=3, retry_delay=60)
+@in_account
+def send_invitation_to_ga(account: Account, invitation_id: str, event: str) -> None:
+    """``saruna_invitation_shown`` or ``saruna_invitation_accepted``, with the visitor's client
+    id; ``saruna_invitation`` is the one the chat it starts carries."""
+    invitation = Invitation.objects.select_related("visitor", "agent", "rule").filter(
+        public_id=invitation_id).first()
+    if invitation is None:
+        return
+    send_ga_event(account, invitation.visitor.public_id, event, {
+        "saruna_invitation": invitation.public_id,
+        "saruna_agent": invitation.agent.full_name if invitation.agent else "",
+        "saruna_rule": invitation.rule.name if invitation.rule else "",
     })

@@ -1,5 +1,6 @@
 """Conversions: credited to the visitor's chat in the window, its agent and department;
-duplicates ignored; the GA4 Measurement Protocol gets the event when configured."""
+duplicates ignored; the GA4 Measurement Protocol gets the event when configured, and the
+chat and invitation events with the same client id."""
 
 import json
 import threading
@@ -10,6 +11,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from saruna.chat import actions as chat_actions
 from saruna.chat.models import Chat
 from saruna.contacts.common import ActionError
 from saruna.visitors import actions
@@ -17,6 +19,7 @@ from saruna.visitors.models import Conversion
 from tests.chat.helpers import make_button, put_online, start
 from tests.factories import make_user
 from tests.tenancy import host_client
+from tests.visitors.helpers import beat, new_token, tracker
 
 
 @pytest.fixture
@@ -178,3 +181,27 @@ def test_without_measurement_protocol_settings_no_chat_event_is_sent(
     with scope(account=account), django_capture_on_commit_callbacks() as sent:
         actions.chat_started(chat)
     assert sent == []
+
+
+def test_the_measurement_protocol_gets_an_invitation_shown_and_accepted_once(
+        account, agent, button, fake_ga, django_capture_on_commit_callbacks):
+    token, client = new_token(account), tracker(account)
+    visitor_id = token.split(".")[0]
+    beat(client, token)
+    with scope(account=account), django_capture_on_commit_callbacks(execute=True):
+        invitation = actions.invite_visitor(account, visitor_id, text="Hi", agent=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert beat(client, token, event="ping").json()["invitation"]["id"] == (
+            invitation.public_id)
+    with scope(account=account), django_capture_on_commit_callbacks(execute=True):
+        chat, _created = chat_actions.start_chat(button, invitation.visitor, message="Hello",
+                                                 client_id="first",
+                                                 invitation=invitation.public_id)
+        actions.accept_invitation(account, invitation.visitor, invitation.public_id)  # again
+    assert [(body["client_id"], body["events"][0]["name"]) for _path, body in fake_ga] == [
+        (visitor_id, "saruna_invitation_shown"), (visitor_id, "saruna_invitation_accepted"),
+        (visitor_id, "saruna_chat_started")]
+    shown, accepted, started = (body["events"][0]["params"] for _path, body in fake_ga)
+    assert shown == accepted == {"saruna_invitation": invitation.public_id,
+                                 "saruna_agent": agent.full_name, "saruna_rule": ""}
+    assert started["saruna_invitation"] == invitation.public_id == chat.invitation_id

@@ -110,6 +110,35 @@ def test_rule_conditions(account, immediate_commits):
         assert Invitation.objects.count() == 1
 
 
+def test_a_rule_counts_the_seconds_on_the_current_page(account, time_machine,
+                                                       immediate_commits):
+    _rule(account, min_seconds_on_page=30, require_agents_available=False)
+    token, client = new_token(account), tracker(account)
+    for moment, event, url in (("10:00:00", "view", "/"), ("10:00:20", "view", "/pricing"),
+                               ("10:00:49", "ping", "/pricing")):
+        time_machine.move_to(f"2026-05-01 {moment}Z", tick=False)
+        immediate_commits(beat, client, token, event=event, url=f"https://shop.test{url}")
+    with scopes_disabled():
+        assert not Invitation.objects.exists()  # 49 s on the site, 29 s on this page
+    time_machine.move_to("2026-05-01 10:00:50Z", tick=False)
+    immediate_commits(beat, client, token, event="ping", url="https://shop.test/pricing")
+    with scopes_disabled():
+        assert Invitation.objects.count() == 1
+
+
+@pytest.mark.parametrize(("returning", "invited_on"), [(True, ["05-02"]), (False, ["05-01"])])
+def test_a_rule_for_returning_or_new_visitors(account, time_machine, immediate_commits,
+                                             returning, invited_on):
+    _rule(account, returning=returning, require_agents_available=False)
+    token, client = new_token(account), tracker(account)
+    for day in ("2026-05-01", "2026-05-02"):  # the next day's visit is a returning one
+        time_machine.move_to(f"{day} 10:00Z", tick=False)
+        immediate_commits(beat, client, token, url=f"https://shop.test/{day}")
+    with scopes_disabled():
+        invitations = Invitation.objects.order_by("pk")
+        assert [i.created_at.strftime("%m-%d") for i in invitations] == invited_on
+
+
 def test_rules_wait_for_an_available_agent(account, agent, immediate_commits):
     _rule(account)
     token, client = new_token(account), tracker(account)

@@ -1,13 +1,16 @@
 """The visitor panel beside a chat: place, current page, pages, source, new or returning,
-path; from the live state while online, from the database afterwards."""
+path; from the live state while online, from the database afterwards. The Online visitors
+screen around its live list: the credits and the map's outline."""
 
 import pytest
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django_scopes import scope
+from pytest_django.asserts import assertContains
 
 from saruna.visitors import live, queries
 from saruna.visitors.models import Visitor
+from tests.tenancy import host_client
 from tests.visitors.helpers import beat, new_token, tracker
 
 
@@ -43,3 +46,20 @@ def test_no_visits_no_panel(account):
         visitor = Visitor.objects.create(account=account, public_id="x" * 16)
         assert queries.visitor_panel(visitor) == {"visitor_panel": None}
         assert queries.visitor_panel(None) == {"visitor_panel": None}
+
+
+def test_the_online_visitors_screen_credits_the_geolocation_database(account, agent):
+    """DB-IP's licence (CC BY 4.0) asks for the linked credit wherever its data shows."""
+    page = host_client(account, agent).get("/visitors/")
+    assertContains(page, '<a href="https://db-ip.com" target="_blank" rel="noopener">'
+                         'IP Geolocation by DB-IP</a>', html=True)
+
+
+def test_the_map_outline_is_json(account, agent, settings, tmp_path):
+    client = host_client(account, agent)
+    response = client.get("/visitors/world.json")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    outline = response.json()
+    assert outline["type"] == "Topology" and "land" in outline["objects"]
+    settings.SARUNA_WORLD_ATLAS_DIR = str(tmp_path)  # not installed: the dots on a plain sea
+    assert client.get("/visitors/world.json").status_code == 404
