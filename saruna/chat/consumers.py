@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -35,10 +36,18 @@ CLOSE_NOT_FOUND = 4404
 # whole rows of the chat, its ticket, the ticket's contact and the visitor cost some
 # 6 KiB a socket. Anything else is read fresh where it is needed.
 VISITOR_SOCKET_KEEPS = (
-    "account", "public_id", "language", "fields", "last_seq", "group",
+    "account", "public_id", "language", "fields", "last_seq",
+    "group__account", "group__ticket", "group__type",
     "ticket__account", "ticket__status", "ticket__owner__account",
     "visitor__account", "visitor__name",
 )
+
+
+def visitor_socket_chats() -> QuerySet[Chat]:
+    """Chats as a visitor's socket keeps them (:data:`VISITOR_SOCKET_KEEPS`), so that storing
+    a message reads nothing more (the transcript's group too)."""
+    return Chat.objects.select_related("ticket__owner", "visitor", "group").only(
+        *VISITOR_SOCKET_KEEPS)
 
 
 class ChatDelivery(Socket):
@@ -193,8 +202,7 @@ class VisitorChatSocket(ChatDelivery):
         visitor = visitor_for_token(self.account, token, create=False)
         if visitor is None:
             return None
-        chat = Chat.objects.select_related("ticket__owner", "visitor").only(
-            *VISITOR_SOCKET_KEEPS).filter(public_id=self.chat_id, visitor=visitor).first()
+        chat = visitor_socket_chats().filter(public_id=self.chat_id, visitor=visitor).first()
         if chat is not None:
             actions.visitor_seen(chat)
         return chat

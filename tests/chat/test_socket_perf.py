@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from saruna.chat import actions
-from saruna.chat.consumers import VISITOR_SOCKET_KEEPS
+from saruna.chat.consumers import visitor_socket_chats
 from saruna.chat.models import Chat
 from saruna.realtime import db
 from saruna.realtime.layers import SingleProcessChannelLayer
@@ -26,10 +26,9 @@ def test_a_visitor_message_is_a_few_writes_and_reads_nothing(account, agent):
     put_online(agent)
     started = start(make_button(account))
     with scope(account=account):
-        # The chat as a visitor's socket keeps it.
-        chat = Chat.objects.select_related("ticket__owner", "visitor").only(
-            *VISITOR_SOCKET_KEEPS).get(pk=started.pk)
-        actions.post_visitor_message(chat, "v-1", "Hello")
+        actions.post_visitor_message(Chat.objects.get(pk=started.pk), "v-1", "Hello")
+        # The chat as a visitor's socket keeps it, from its first message on.
+        chat = visitor_socket_chats().get(pk=started.pk)
         with CaptureQueriesContext(connection) as statements:
             message, created = actions.post_visitor_message(chat, "v-2", "Anyone there?")
     assert created and message.seq == started.last_seq + 2
