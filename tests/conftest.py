@@ -24,8 +24,13 @@ def _test_settings(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings):
     """Rate limits and throttles start from zero in every test. On Redis, only this worker's
-    keys go: parallel workers share the server (so never call ``cache.clear()`` in a test)."""
+    keys go: parallel workers share the server (so never call ``cache.clear()`` in a test).
+    The tracking fast path's accounts go too: a test's "acme" is not the last test's."""
     from django.core.cache import cache
+
+    from saruna.visitors import fastpath
+
+    fastpath._accounts.clear()
 
     if settings.REDIS_URL:
         client = cache._cache.get_client(write=True)
