@@ -4,6 +4,10 @@ The screen does not get one frame per beat: a busy site has thousands of beats a
 The consumer looks at the account's live version stamp every ``PUSH_SECONDS`` and, when it
 moved, sends one frame with the visitors who changed and those who left. So an agent gets at
 most ``1 / PUSH_SECONDS`` frames a second however busy the site is.
+
+Frames list visitors without their paths (up to ``PATH_SHOWN`` pages each, most of a frame's
+bytes): only the visitor the agent has open (``{"type": "watch", "visitor": id}``) comes
+with the path, at once and whenever they change.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ EXPIRY_CHECK_SECONDS = 5
 MAX_PER_FRAME = 1000
 
 
-def snapshot(account_id: str, known: dict[str, float]) -> dict[str, Any] | None:
+def snapshot(account_id: str, known: dict[str, float],
+             watched: str | None = None) -> dict[str, Any] | None:
     """The frame that brings a screen that knew ``known`` (visitor → online-until) closer to
     date (at most ``MAX_PER_FRAME`` visitors, those it has not shown yet first: a busy site's
     beats must not keep newcomers off the screen), or None when nothing changed; ``known``
-    is updated in place."""
+    is updated in place. The ``watched`` visitor comes with their path."""
     now = time.time()
     current = live.online_ids(account_id)
     unseen = [v for v in current if v not in known]
@@ -44,6 +49,8 @@ def snapshot(account_id: str, known: dict[str, float]) -> dict[str, Any] | None:
     for visitor_id, state in states.items():
         item = queries.summary(state, now)
         item["chatting"] = visitor_id in chatting
+        if visitor_id == watched:
+            item["path"] = queries.path(state)
         visitors.append(item)
     for visitor_id in removed:
         del known[visitor_id]
@@ -61,6 +68,7 @@ class OnlineVisitorsConsumer(AsyncWebsocketConsumer):
             return
         self.account_id = account.pk
         self.known: dict[str, float] = {}
+        self.watched: str | None = None
         await self.accept()
         self.pusher = asyncio.ensure_future(self._push())
 
@@ -74,6 +82,24 @@ class OnlineVisitorsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == '{"type":"ping"}':
             await self.send(text_data='{"type":"pong"}')
+            return
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            return
+        if isinstance(content, dict) and content.get("type") == "watch":
+            await self._watch(content.get("visitor"))
+
+    async def _watch(self, visitor_id: object) -> None:
+        """The agent opened a visitor (or closed them: None): their path, now and with every
+        change of theirs."""
+        self.watched = visitor_id if isinstance(visitor_id, str) and visitor_id else None
+        if self.watched is None:
+            return
+        state = await database_sync_to_async(live.state)(self.account_id, self.watched)
+        await self.send(text_data=json.dumps({
+            "type": "path", "visitor": self.watched,
+            "path": queries.path(state) if state is not None else []}))
 
     async def _push(self) -> None:
         seen_version, checked = -1.0, 0.0
@@ -82,7 +108,8 @@ class OnlineVisitorsConsumer(AsyncWebsocketConsumer):
             # Visitors also drop off with time alone, without a new version: look now and then.
             if version != seen_version or time.time() - checked >= EXPIRY_CHECK_SECONDS:
                 seen_version, checked = version, time.time()
-                frame = await database_sync_to_async(snapshot)(self.account_id, self.known)
+                frame = await database_sync_to_async(snapshot)(self.account_id, self.known,
+                                                               self.watched)
                 if frame is not None:
                     await self.send(text_data=json.dumps(frame))
             await asyncio.sleep(PUSH_SECONDS)

@@ -29,7 +29,8 @@ def place_label(city: str, region: str, country: str) -> str:
 
 
 def summary(state: dict[str, Any], now: float | None = None) -> dict[str, Any]:
-    """One online visitor as the live screen shows them (JSON-ready)."""
+    """One online visitor as the live screen lists them (JSON-ready); their path is
+    :func:`path`."""
     now = time.time() if now is None else now
     return {
         "id": state["visitor"],
@@ -45,9 +46,13 @@ def summary(state: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         "source_type": state["source_type"],
         "returning": state["returning"],
         "device": " · ".join(p for p in (state["browser"], state["os"]) if p),
-        "path": [{"url": u, "title": t, "at": at} for u, t, at in state["pages"][-PATH_SHOWN:]],
         "invited": bool(state.get("pending")),
     }
+
+
+def path(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pages of an online visitor's visit, the last ``PATH_SHOWN`` (JSON-ready)."""
+    return [{"url": u, "title": t, "at": at} for u, t, at in state["pages"][-PATH_SHOWN:]]
 
 
 def chatting_visitors(visitor_ids: list[str]) -> set[str]:
@@ -125,7 +130,7 @@ def visitor_panel(visitor: Visitor | None) -> dict[str, Any]:
     session = latest_session(visitor)
     if state is not None and (session is None or state["session"] == session.public_id):
         item = summary(state)
-        path = item["path"]
+        pages_seen = path(state)
         panel = {
             "place": item["place"], "url": item["url"], "title": item["title"],
             "pages": item["pages"], "source": item["source"], "returning": item["returning"],
@@ -134,7 +139,8 @@ def visitor_panel(visitor: Visitor | None) -> dict[str, Any]:
         }
     elif session is not None:
         pages = list(session.pages.order_by("-visited_at")[:PATH_SHOWN])[::-1]
-        path = [{"url": p.url, "title": p.title, "at": p.visited_at.timestamp()} for p in pages]
+        pages_seen = [{"url": p.url, "title": p.title, "at": p.visited_at.timestamp()}
+                      for p in pages]
         panel = {
             "place": place_label(session.city, session.region, session.country),
             "url": pages[-1].url if pages else "", "title": pages[-1].title if pages else "",
@@ -146,7 +152,7 @@ def visitor_panel(visitor: Visitor | None) -> dict[str, Any]:
         }
     else:
         return {"visitor_panel": None}
-    panel["path"] = [dict(p, at=datetime.fromtimestamp(p["at"], UTC)) for p in path]
+    panel["path"] = [dict(p, at=datetime.fromtimestamp(p["at"], UTC)) for p in pages_seen]
     panel["visitor"] = visitor
     return {"visitor_panel": panel}
 

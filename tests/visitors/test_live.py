@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from saruna.visitors import consumers, live
+from saruna.visitors import consumers, live, queries
 from saruna.visitors.models import Visitor, VisitSession
 from tests.chat.live import open_socket, session_cookie
 from tests.factories import make_account, make_user
@@ -33,28 +33,29 @@ WATCH_SECONDS = 4
 DEADLINE_SECONDS = 60
 
 
-def _crowd(account) -> list[dict]:
-    """Everyone on the site, in the middle of a visit: the rows in bulk, and their live states
-    (made with the helpers the tracking uses) straight into the cache the screen reads."""
+def _crowd(account, size: int = VISITORS) -> list[dict]:
+    """Everyone on the site, in the middle of a visit of as many pages as the screen shows of
+    a path: the rows in bulk, and their live states (made with the helpers the tracking uses)
+    straight into the cache the screen reads."""
     now = timezone.now()
     with scope(account=account):
         visitors = Visitor.objects.bulk_create(
             Visitor(account=account, public_id=f"v{n:015d}", first_seen=now, last_seen=now)
-            for n in range(VISITORS))
+            for n in range(size))
         sessions = VisitSession.objects.bulk_create(
             VisitSession(account=account, visitor=visitor, public_id=f"s{n:011d}",
                          started_at=now - timedelta(seconds=n % 600), last_seen=now,
                          country="LV", region="Riga", city="Riga", latitude=56.95,
                          longitude=24.1 + (n % 100) / 100, browser="Firefox", os="Linux",
                          device="desktop", source_type="organic", source_name="Google",
-                         page_count=2, returning=bool(n % 2))
+                         page_count=queries.PATH_SHOWN, returning=bool(n % 2))
             for n, visitor in enumerate(visitors))
     states = []
     for n, (visitor, session) in enumerate(zip(visitors, sessions, strict=True)):
         state = live.new_state(visitor, session)
-        for page in (n % 50, n % 7):
-            live.add_page(state, f"https://shop.test/products/{page}", f"Product {page}",
-                          session.started_at.timestamp() + page)
+        for page in range(queries.PATH_SHOWN):
+            live.add_page(state, f"https://shop.test/products/{n}/{page}",
+                          f"Product {n}, page {page}", session.started_at.timestamp() + page)
         state.update(page_count=session.page_count, last_seen=now.timestamp())
         states.append(state)
     live.save_states(account.pk, {state["visitor"]: state for state in states})
@@ -125,6 +126,38 @@ def test_a_10000_visitor_site_does_not_flood_the_agent(asgi_server):
     assert len(frames[0][1]["changed"]) == consumers.MAX_PER_FRAME  # the rest follow
     assert all(len(frame["changed"]) <= consumers.MAX_PER_FRAME for _size, frame in frames)
     assert all(frame["online"] == VISITORS for _size, frame in frames)
+    # Paths stay home (only the visitor the agent opens comes with one): a frame of a
+    # thousand visitors with fifteen pages each would be some 2.6 MB.
+    assert largest <= consumers.MAX_PER_FRAME * 500
+    assert not any("path" in visitor for _size, frame in frames for visitor in frame["changed"])
+
+
+def test_the_visitor_the_agent_opens_comes_with_their_path(asgi_server):
+    account = make_account("alpha")
+    cookie = session_cookie(account, make_user(account, "agent@alpha.test"))
+    crowd = _crowd(account, size=3)
+    opened = crowd[1]
+
+    async def scenario():
+        socket = await open_socket(asgi_server.port, "alpha", "/ws/visitors/", cookie)
+        first = await socket.until("visitors")
+        assert len(first["changed"]) == 3 and not any("path" in v for v in first["changed"])
+        await socket.send(type="watch", visitor=opened["visitor"])
+        path = await socket.until("path")
+        assert path["visitor"] == opened["visitor"]
+        assert [page["title"] for page in path["path"]] == [
+            f"Product 1, page {n}" for n in range(queries.PATH_SHOWN)]
+        # A new page of theirs comes with the path; the others' changes without.
+        live.add_page(opened, "https://shop.test/cart", "Cart", time.time())
+        for state in crowd:
+            state["last_seen"] = time.time()
+        live.save_states(account.pk, {state["visitor"]: state for state in crowd})
+        changed = {v["id"]: v for v in (await socket.until("visitors"))["changed"]}
+        assert changed[opened["visitor"]]["path"][-1]["title"] == "Cart"
+        assert [vid for vid, v in changed.items() if "path" in v] == [opened["visitor"]]
+        await socket.close()
+
+    run_async(scenario())
 
 
 def test_a_stranger_gets_no_socket(asgi_server):

@@ -152,7 +152,7 @@
     detail.querySelector(".d-place").textContent = visitor.place || texts.unknown;
     detail.querySelector(".d-source").textContent = visitor.source;
     detail.querySelector(".d-device").textContent = visitor.device;
-    detail.querySelector(".path").replaceChildren(...visitor.path.map((page) => {
+    detail.querySelector(".path").replaceChildren(...(visitor.path || []).map((page) => {
       const li = document.createElement("li");
       const time = document.createElement("time");
       time.textContent = new Date(page.at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -164,9 +164,17 @@
     }));
     form.querySelector("#invite").disabled = visitor.chatting;
   };
+  let socket = null;
+  // The server sends the open visitor's path (frames list visitors without theirs).
+  const watch = () => {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "watch", visitor: selected }));
+    }
+  };
   const select = (id) => {
     selected = id;
     form.querySelector(".invite-result").textContent = "";
+    watch();
     render();
   };
   rows.addEventListener("click", (event) => {
@@ -215,14 +223,22 @@
   let retry = 1000;
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/visitors/`);
-    socket.addEventListener("open", () => { retry = 1000; visitors.clear(); });
+    socket = new WebSocket(`${scheme}://${location.host}/ws/visitors/`);
+    socket.addEventListener("open", () => { retry = 1000; visitors.clear(); watch(); });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
+      if (frame.type === "path") {
+        const visitor = visitors.get(frame.visitor);
+        if (visitor) { visitor.path = frame.path; renderDetail(); }
+        return;
+      }
       if (frame.type !== "visitors") return;
       clockOffset = frame.now - Date.now() / 1000;
       for (const id of frame.removed) visitors.delete(id);
-      for (const visitor of frame.changed) visitors.set(visitor.id, visitor);
+      for (const visitor of frame.changed) {
+        if (!("path" in visitor)) visitor.path = visitors.get(visitor.id)?.path || [];
+        visitors.set(visitor.id, visitor);
+      }
       render();
     });
     socket.addEventListener("close", () => {
