@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from saruna.chat.models import Chat
 from saruna.tickets.models import ChannelType
+from saruna.visitors.actions import save_tracking_settings
 from saruna.visitors.identity import identity_signature, widget_secret
 from saruna.visitors.models import Conversion, Invitation, PageVisit, Visitor, VisitSession
 from saruna.visitors.queries import page_visits_for_contact
@@ -222,3 +223,29 @@ def test_the_agent_sees_and_invites_a_visitor(asgi_server, new_page, shop_setup)
     with scope(account=account):
         assert settled(page_visits_for_contact(contact).count) == 3
         assert talk.ticket.owner == contact
+
+
+def test_nothing_is_stored_until_the_page_gives_consent(asgi_server, new_page, shop_setup):
+    """With consent required, the widget sends nothing and Saruna keeps nothing until the
+    host page calls ``saruna('consent', {tracking: true})`` (its cookie banner)."""
+    account, _anna, shop = shop_setup
+    with scope(account=account):
+        save_tracking_settings(account, {"consent_required": True})
+    visitor = new_page(**LAPTOP)
+    visitor_from_riga(visitor)
+    sent: list[str] = []
+    visitor.on("request", lambda request: sent.append(request.url)
+               if "/widget/track/" in request.url else None)
+    visitor.goto(f"{shop.url}/pricing")
+    visitor.wait_for_function("window.saruna && window.saruna._tracking")
+    visitor.get_by_role("button", name="Chat with us").wait_for()
+    assert sent == []
+    with scopes_disabled():
+        assert (Visitor.objects.count(), VisitSession.objects.count(),
+                PageVisit.objects.count()) == (0, 0, 0)
+    with visitor.expect_response("**/widget/track/") as tracked:
+        visitor.evaluate("saruna('consent', {tracking: true})")
+    assert tracked.value.status == 204
+    with scopes_disabled():
+        visit = settled(PageVisit.objects.get)
+        assert (visit.title, visit.session.country) == ("Prices", "LV")
