@@ -255,17 +255,22 @@ def _statuses(availability: AgentAvailability, departments: list[Department]) ->
                             for d in departments}}
 
 
-def agent_seen(user: User, *, now: datetime | None = None) -> None:
+def agent_seen(
+    user: User, *, now: datetime | None = None
+) -> tuple[AgentAvailability, ChatSettings]:
     """One of the agent's chat sockets connected, pinged or closed: the grace period counts
-    from now. An agent coming back is offered the waiting chats."""
+    from now. An agent coming back is offered the waiting chats. Answers the availability
+    and the account's chat settings it read."""
     now = now or timezone.now()
     availability = queries.agent_availability(user)
     settings_ = queries.chat_settings(queries.chat_account(user))
     came_back = not queries.is_there(availability, settings_, now)
     AgentAvailability.objects.filter(pk=availability.pk).update(last_seen=now)
+    availability.last_seen = now
     if came_back and availability.status != AgentStatus.OFFLINE:
         with transaction.atomic():
             _offer_waiting_chats(user, now)
+    return availability, settings_
 
 
 def _offer_waiting_chats(user: User, now: datetime) -> None:

@@ -207,6 +207,12 @@ class VisitorChatSocket(ChatDelivery):
             actions.visitor_seen(chat)
         return chat
 
+    def _payloads_after(self, chat_id: str, after_seq: int) -> list[dict]:
+        """The catch-up reads only the messages: the kept chat has what their payloads
+        need."""
+        assert self.chat is not None
+        return queries.payloads_after(self.chat, after_seq)
+
     def _state(self) -> tuple[Chat, dict]:
         """The chat as it is now and its ``state`` (read apart from the chat the socket
         keeps, which need not hold the agent and department for it)."""
@@ -284,10 +290,11 @@ class AgentChatSocket(ChatDelivery):
         await self.send_json({"type": "welcome", **welcome})
 
     def _welcome(self) -> dict:
-        actions.agent_seen(self.user)
+        availability, settings_ = actions.agent_seen(self.user)
         chats = queries.running_chats(self.user)
+        owned = sum(1 for chat in chats if chat.agent_id == self.user.pk)
         return {
-            "agent": queries.agent_state(self.user),
+            "agent": queries.state_of(availability, settings_, owned),
             "chats": [queries.chat_summary(c) for c in chats],
             "rings": [dispatch.ring_payload(r) for r in queries.open_rings(self.user)],
             "following": [(c, c.last_seq) for c in chats],

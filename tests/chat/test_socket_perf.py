@@ -14,11 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from saruna.chat import actions
-from saruna.chat.consumers import visitor_socket_chats
+from saruna.chat.consumers import AgentChatSocket, VisitorChatSocket, visitor_socket_chats
 from saruna.chat.models import Chat
 from saruna.realtime import db
 from saruna.realtime.layers import SingleProcessChannelLayer
-from tests.chat.helpers import make_button, put_online, start
+from tests.chat.helpers import configure, make_button, put_online, reload, start
+from tests.factories import make_user
 
 
 @pytest.mark.django_db
@@ -38,6 +39,63 @@ def test_a_visitor_message_is_a_few_writes_and_reads_nothing(account, agent):
     # The message's own transaction (a savepoint inside the test's), none for the line.
     assert sql.count("SAVEPOINT") == 1, sql
     assert sql.count("UPDATE") == 2 and sql.count("INSERT") == 2, sql
+
+
+@pytest.mark.django_db
+def test_a_visitor_socket_catches_up_reading_only_the_messages(account, agent):
+    put_online(agent)
+    started = start(make_button(account), "Hello")
+    socket = VisitorChatSocket.__new__(VisitorChatSocket)
+    with scope(account=account):
+        socket.chat = visitor_socket_chats().get(pk=started.pk)
+        actions.post_visitor_message(socket.chat, "v-2", "Anyone there?")
+        with CaptureQueriesContext(connection) as statements:
+            payloads = socket._payloads_after(started.public_id, 0)
+    assert [p["body"] for p in payloads][-2:] == ["Hello", "Anyone there?"]
+    assert len(statements) == 1, [s["sql"] for s in statements]
+
+
+@pytest.mark.django_db
+def test_an_agent_tab_is_welcomed_in_a_few_queries_however_many_chats_it_holds(account):
+    """Every agent tab reads its welcome when it connects, all of them at once after a
+    restart: the reads must not grow with the agent's chats (their participants), nor be
+    made twice (availability and settings), nor build the rings' joins when none rings."""
+    anna = make_user(account, "anna@alpha.test", full_name="Anna")
+    bruno = make_user(account, "bruno@alpha.test", full_name="Bruno")
+    put_online(anna, bruno)
+    configure(account, default_max_chats=5)
+    button = make_button(account)
+
+    def welcome() -> tuple[dict, int]:
+        tab = AgentChatSocket.__new__(AgentChatSocket)
+        tab.user = anna
+        with scope(account=account), CaptureQueriesContext(connection) as statements:
+            found = tab._welcome()
+        return found, len(statements)
+
+    def accepted(user, chat=None) -> Chat:
+        chat = chat or start(button)
+        with scope(account=account):
+            actions.accept_ring(reload(chat), user)
+        return chat
+
+    first = accepted(anna)
+    _found, with_one_chat = welcome()
+    accepted(anna)
+    accepted(anna)
+    with scope(account=account):
+        actions.invite_agent(reload(first), anna, bruno)
+    accepted(bruno, first)
+    found, with_three_chats = welcome()
+    assert with_three_chats == with_one_chat <= 7
+    assert found["agent"]["active_chats"] == 3
+    summaries = {chat["id"]: chat for chat in found["chats"]}
+    assert [p["name"] for p in summaries[first.public_id]["participants"]] == ["Bruno"]
+
+    ringing = start(button)
+    found, _count = welcome()
+    assert [ring["chat"]["id"] for ring in found["rings"]] == [ringing.public_id]
+    assert found["rings"][0]["chat"]["visitor"]["name"]
 
 
 @pytest.mark.django_db(transaction=True)
