@@ -26,7 +26,7 @@ from saruna.core.models import Account
 from saruna.realtime import db
 from saruna.realtime.sockets import CLOSE_UNAUTHORISED, Hub, Send, Socket, session_user
 from saruna.tickets.models import Department
-from saruna.visitors.identity import visitor_for_token
+from saruna.visitors.identity import visitor_id_from_token
 
 # A visitor's or agent's sign of life is written at most this often (seconds).
 SEEN_EVERY = 15
@@ -199,10 +199,11 @@ class VisitorChatSocket(ChatDelivery):
     def _visitor_chat(self, token: object) -> Chat | None:
         """The chat with what its messages need (:data:`VISITOR_SOCKET_KEEPS`), which the
         socket keeps while it is open."""
-        visitor = visitor_for_token(self.account, token, create=False)
-        if visitor is None:
+        visitor_id = visitor_id_from_token(self.account, token)
+        if visitor_id is None:
             return None
-        chat = visitor_socket_chats().filter(public_id=self.chat_id, visitor=visitor).first()
+        chat = visitor_socket_chats().filter(public_id=self.chat_id,
+                                             visitor__public_id=visitor_id).first()
         if chat is not None:
             actions.visitor_seen(chat)
         return chat

@@ -18,7 +18,8 @@ from saruna.chat.consumers import AgentChatSocket, VisitorChatSocket, visitor_so
 from saruna.chat.models import Chat
 from saruna.realtime import db
 from saruna.realtime.layers import SingleProcessChannelLayer
-from tests.chat.helpers import configure, make_button, put_online, reload, start
+from saruna.visitors.identity import issue_visitor_token
+from tests.chat.helpers import configure, make_button, new_visitor, put_online, reload, start
 from tests.factories import make_user
 
 
@@ -42,10 +43,21 @@ def test_a_visitor_message_is_a_few_writes_and_reads_nothing(account, agent):
 
 
 @pytest.mark.django_db
-def test_a_visitor_socket_catches_up_reading_only_the_messages(account, agent):
+def test_a_visitor_socket_opens_its_chat_and_catches_up_reading_little(account, agent):
+    """Every open widget's socket does this when it connects, all of them at once after a
+    restart: the chat is one read with its visitor (the token names the visitor), then the
+    sign of life; the catch-up reads only the messages."""
     put_online(agent)
-    started = start(make_button(account), "Hello")
+    token, visitor = new_visitor(account)
+    with scope(account=account):
+        started, _new = actions.start_chat(make_button(account), visitor, message="Hello",
+                                           client_id="first")
     socket = VisitorChatSocket.__new__(VisitorChatSocket)
+    socket.account, socket.chat_id = account, started.public_id
+    with scope(account=account), CaptureQueriesContext(connection) as statements:
+        assert socket._visitor_chat(token).pk == started.pk
+        assert socket._visitor_chat(issue_visitor_token(account)) is None
+    assert [s["sql"].split()[0] for s in statements] == ["SELECT", "UPDATE", "SELECT"]
     with scope(account=account):
         socket.chat = visitor_socket_chats().get(pk=started.pk)
         actions.post_visitor_message(socket.chat, "v-2", "Anyone there?")
