@@ -61,6 +61,25 @@ def _while_locked(execute, sql: str, seconds: float = 10) -> None:
             time.sleep(0.05)
 
 
+def test_a_schema_change_refused_while_the_database_is_locked_is_tried_again():
+    refusals = [OperationalError("database table is locked: sqlite_master")] * 2
+    ran: list[str] = []
+
+    def execute(sql: str) -> None:
+        if refusals:
+            raise refusals.pop()
+        ran.append(sql)
+
+    _while_locked(execute, "DROP TRIGGER billing_document_immutable")
+    assert ran == ["DROP TRIGGER billing_document_immutable"] and not refusals
+
+    def broken(sql: str) -> None:
+        raise OperationalError("no such trigger")
+
+    with pytest.raises(OperationalError, match="no such trigger"):
+        _while_locked(broken, "DROP TRIGGER gone")
+
+
 def words(page):
     """The page's text, messages included, as one line."""
     return " ".join(page.locator("body").inner_text().split())
